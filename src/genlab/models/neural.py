@@ -1,0 +1,135 @@
+"""Base class of the torch families. The training engine (`genlab.train`) drives these hooks and
+knows nothing else about a family; a family knows nothing about devices, DDP, EMA or checkpoints.
+
+A family implements:
+    build(data, generator)            create its networks from the data's shape (seeded init)
+    modules() -> {attr: nn.Module}    the networks, keyed by the attribute that holds each (e.g.
+                                      {"net_": self.net_}): moved to the device, EMA'd, checkpointed,
+                                      saved. During training the engine swaps those attributes for
+                                      their Fabric-wrapped (device/DDP) versions, so a family calls each
+                                      network through its forward(), never a submodule directly.
+                                      Data statistics (e.g. standardisation) live in registered buffers,
+                                      so they are saved with the weights.
+    configure_optimizers() -> {name: Optimizer}
+    training_step(batch, ctx) -> {loss name: float}
+        calls ctx.optimize(optimizer_name, loss) once per optimizer update it wants (a GAN calls it
+        for "d" n_critic times and then for "g"); the engine handles zero_grad, backward, clipping,
+        the NaN guard, the LR schedule and EMA.
+    validation_loss(batch) -> Tensor  (optional; a scalar, lower is better, used for logging,
+                                        best-checkpoint selection and early stopping)
+    on_fit_end(data)                  (optional; after training, with EMA weights in place)
+    _extra_state() / _set_extra_state(arrays, meta)   (optional; fitted non-network state)
+and the usual `_sample`, `_log_prob`, `_encode`, `_decode` of `GenerativeModel`, using
+`self.generator(seed)` for randomness. After `fit`, networks live on the CPU in eval mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from genlab.budget import Budget
+from genlab.models.base import FitData, GenerativeModel
+
+__all__ = ["NeuralModel"]
+
+
+class NeuralModel(GenerativeModel):
+    """Shared training hyperparameters; each family adds its own in its `__init__`."""
+
+    #: Budget used when `fit` gets none.
+    default_budget: str = "60s"
+
+    def __init__(
+        self,
+        *,
+        lr: float = 1e-3,
+        batch_size: int = 128,
+        weight_decay: float = 0.0,
+        grad_clip: float | None = 1.0,
+        warmup_steps: int = 100,
+        lr_schedule: str = "cosine",
+        ema: bool = True,
+        ema_decay: float = 0.995,
+        early_stopping: int | None = None,
+    ) -> None:
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.warmup_steps = warmup_steps
+        self.lr_schedule = lr_schedule
+        self.ema = ema
+        self.ema_decay = ema_decay
+        self.early_stopping = early_stopping
+
+    # ------------------------------------------------------------------ hooks for the family
+    def build(self, data: FitData, generator: torch.Generator) -> None:
+        raise NotImplementedError
+
+    def modules(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        params = [p for m in self.modules().values() for p in m.parameters()]
+        return {"main": torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)}
+
+    def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def validation_loss(self, batch: torch.Tensor) -> torch.Tensor | None:
+        return None
+
+    def on_fit_end(self, data: FitData) -> None:
+        pass
+
+    def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {}, {}
+
+    def _set_extra_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        pass
+
+    # ------------------------------------------------------------------ shared machinery
+    def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
+        from genlab.train import train
+
+        self.data_meta_ = {"n_train": len(data.train)}
+        train(self, data, budget=budget, seed=seed, **options)
+        for m in self.modules().values():
+            m.cpu().eval()
+        self.on_fit_end(data)
+
+    @staticmethod
+    def generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+        return torch.Generator(device=device).manual_seed(int(seed))
+
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays: dict[str, Any] = {}
+        for name, module in self.modules().items():
+            for k, v in module.state_dict().items():
+                arrays[f"{name}.{k}"] = v
+        extra_arrays, extra_meta = self._extra_state()
+        for k, v in extra_arrays.items():
+            arrays[f"extra.{k}"] = v
+        return arrays, {"extra": extra_meta, "build": self._build_meta()}
+
+    def _build_meta(self) -> dict[str, Any]:
+        """What `build` needs besides hyperparameters to recreate the networks (shape, kind, n_train)."""
+        return {"kind": self.kind_, "shape": list(self.shape_), **getattr(self, "data_meta_", {})}
+
+    def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        build = meta["build"]
+        shape = tuple(build["shape"])
+        dummy = FitData(np.zeros((2, *shape), np.float32), None, shape, build["kind"])
+        self.data_meta_ = {k: v for k, v in build.items() if k not in ("kind", "shape")}
+        self.build(dummy, self.generator(0))
+        for name, module in self.modules().items():
+            prefix = f"{name}."
+            sd = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(prefix)}
+            module.load_state_dict(sd, strict=True)
+            module.eval()
+        extra = {k[len("extra."):]: v for k, v in arrays.items() if k.startswith("extra.")}
+        self._set_extra_state(extra, meta.get("extra", {}))
