@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/genlab demo --out demo-out
+	$(BIN)/genlab fit digits --model gmm --set n_components=10 --out demo-out/digits-gmm --force --no-evaluate
+	$(BIN)/genlab sample demo-out/digits-gmm -n 64 --seed 0 --out demo-out/digits-gmm-samples.png --force
 
 test: setup
-	$(BIN)/python -m pytest -q -n 2 tests
+	$(BIN)/python -m pytest -q -n 2 --timeout 600 tests
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

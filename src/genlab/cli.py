@@ -1,0 +1,369 @@
+"""The `genlab` command line. Heavy libraries (torch, lightning, sklearn) are imported inside commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from genlab.errors import GenlabError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="genlab: fit generative models, sample them, judge them (fidelity and novelty), explore their latents.",
+)
+out = Console()
+err = Console(stderr=True)
+_STATE = {"debug": False}
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False) -> None:
+    _STATE["debug"] = debug
+
+
+# ---------------------------------------------------------------------- helpers
+def parse_value(text: str) -> Any:
+    """`--set` values: JSON scalars/lists (8, 0.1, true, null, [64,64]), "64,64" as a tuple, else the string."""
+    try:
+        v = json.loads(text)
+        return tuple(v) if isinstance(v, list) else v
+    except json.JSONDecodeError:
+        pass
+    if "," in text:
+        return tuple(parse_value(p.strip()) for p in text.split(",") if p.strip())
+    return text
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    out_: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise GenlabError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        if not k.strip():
+            raise GenlabError(f"--set expects key=value, got {item!r}")
+        out_[k.strip()] = parse_value(v.strip())
+    return out_
+
+
+def split_sets(sets: dict[str, Any], model_params: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keys naming a hyperparameter go to the model, `data.KEY` and all others to the data loader."""
+    hyper, data_opts = {}, {}
+    for k, v in sets.items():
+        if k.startswith("data."):
+            data_opts[k[5:]] = v
+        elif k in model_params:
+            hyper[k] = v
+        else:
+            data_opts[k] = v
+    return hyper, data_opts
+
+
+def _rank() -> int:
+    """Process rank under a DDP launcher (children get RANK/LOCAL_RANK); 0 otherwise."""
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) or 0)
+
+
+def _check_out_file(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in suffixes:
+        raise GenlabError(f"{path}: unsupported output type {path.suffix or '(none)'}; use one of {', '.join(suffixes)}")
+    if path.exists() and not force:
+        raise GenlabError(f"{path}: already exists; pass --force to overwrite it")
+
+
+# ---------------------------------------------------------------------- listing
+@app.command()
+def datasets() -> None:
+    """List the built-in data sets (any .npz/.npy/.csv file, image folder or IDX file works too)."""
+    from genlab.data import list_datasets
+
+    table = Table("name", "description", title="built-in data sets")
+    items = list_datasets()
+    for name, desc in items.items() if isinstance(items, dict) else ((n, "") for n in items):
+        table.add_row(name, desc)
+    out.print(table)
+
+
+@app.command()
+def models() -> None:
+    """List the model families: likelihood kind and whether they have a latent space."""
+    from genlab.models import REGISTRY
+
+    table = Table("name", "family", "log_prob", "latent", "summary", title="model families")
+    labels = {"exact": "exact", "lower_bound": "lower bound", "none": "none"}
+    for s in REGISTRY.values():
+        table.add_row(s.name, s.family, labels[s.likelihood], "yes" if s.latent else "no", s.summary)
+    out.print(table)
+
+
+# ---------------------------------------------------------------------- fit
+@app.command()
+def fit(
+    data: Annotated[str | None, typer.Argument(help="Built-in data set name or a path.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model family (see `genlab models`).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/DATA-MODEL).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the split-independent fit randomness.")] = 0,
+    budget: Annotated[str | None, typer.Option(help="e.g. 90s, 5m, 3000steps, 20epochs.")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="key=value hyperparameter or loader option.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing run folder.")] = False,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder from its last checkpoint.")] = None,
+    accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto.")] = "cpu",
+    devices: Annotated[int, typer.Option(help="Number of devices (processes with --strategy ddp).")] = 1,
+    strategy: Annotated[str, typer.Option(help="auto or ddp.")] = "auto",
+    precision: Annotated[str, typer.Option(help="32 or bf16-mixed.")] = "32",
+    evaluate: Annotated[bool, typer.Option("--evaluate/--no-evaluate", help="Judge the model after fitting.")] = True,
+    test_fraction: Annotated[float, typer.Option(help="Held-out share of the data.")] = 0.2,
+    split_seed: Annotated[int, typer.Option(help="Seed of the train/test split.")] = 0,
+) -> None:
+    """Fit a model and write a run folder."""
+    from genlab import runs
+
+    if resume is not None:
+        _resume(resume, devices=devices, accelerator=accelerator, strategy=strategy, precision=precision)
+        return
+    if data is None or model is None:
+        raise GenlabError("fit needs DATA and --model (or --resume RUN)")
+    from genlab.data import load_dataset
+    from genlab.models import get_model_class, make_model
+
+    cls = get_model_class(model)
+    hyper, data_opts = split_sets(parse_sets(sets), cls._param_names())
+    rank = _rank()
+    run_dir = out_dir or runs.default_run_dir(data, model)
+    if rank == 0:
+        runs.prepare_run_dir(run_dir, force=force)
+    ds = load_dataset(data, test_fraction=test_fraction, seed=split_seed, **data_opts)
+    m = make_model(model, **hyper)
+    fabric = {"accelerator": accelerator, "devices": devices, "strategy": strategy, "precision": precision}
+    info = {
+        "model": model,
+        "hyperparameters": m.get_params(),
+        "data": data,
+        "seed": seed,
+        "budget": budget,
+        "fabric": fabric,
+        "status": "running",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "argv": sys.argv[1:],
+    }
+    if rank == 0:
+        from genlab.serialization import write_json
+
+        write_json(run_dir / runs.DATA_FILE, ds.to_json())
+        runs.write_run(run_dir, info)
+        err.print(f"fitting [bold]{model}[/] on [bold]{ds.name}[/] ({len(ds.train)} train / {len(ds.test)} test, "
+                  f"shape {ds.shape}) -> {run_dir}")
+    _do_fit(m, ds, run_dir, info, budget=budget, seed=seed, fabric=fabric, resume=False, evaluate=evaluate)
+
+
+def _fit_options(m: Any, fabric: dict[str, Any], run_dir: Path, resume: bool) -> dict[str, Any]:
+    from genlab.models.neural import NeuralModel
+
+    if isinstance(m, NeuralModel):
+        return {**fabric, "run_dir": run_dir, "resume": resume}
+    if fabric["devices"] != 1 or fabric["strategy"] not in ("auto", "ddp") and fabric["strategy"] != "auto":
+        raise GenlabError(f"{m.name} is fitted in closed form on the CPU; --devices/--strategy do not apply")
+    return {}
+
+
+def _do_fit(m: Any, ds: Any, run_dir: Path, info: dict[str, Any], *, budget: str | None, seed: int,
+            fabric: dict[str, Any], resume: bool, evaluate: bool) -> None:
+    from genlab import runs
+
+    t0 = time.time()
+    m.fit(ds, budget=budget, seed=seed, **_fit_options(m, fabric, run_dir, resume))
+    seconds = time.time() - t0
+    if _rank() != 0:
+        return
+    m.save(run_dir, overwrite=True)
+    if not (run_dir / runs.LOG_FILE).exists():  # closed-form families: one line with the fit's figures
+        row: dict[str, Any] = {"step": 0, "epoch": 0, "wall_time": round(seconds, 3)}
+        if m.log_prob_kind is not None:
+            row["train_log_prob"] = float(m.log_prob(ds.train[:5000]).mean())
+            row["test_log_prob"] = float(m.log_prob(ds.test[:5000]).mean())
+        from genlab.serialization import atomic_write
+
+        atomic_write(run_dir / runs.LOG_FILE, json.dumps(row) + "\n")
+    info.update(status="done", fit_seconds=round(seconds, 3), finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    runs.write_run(run_dir, info)
+    err.print(f"fitted in {seconds:.1f}s; saved to {run_dir}")
+    if evaluate:
+        _evaluate_run(run_dir, n=None, features="auto", json_out=None)
+
+
+def _resume(run_dir: Path, **fabric: Any) -> None:
+    from genlab import runs
+    from genlab.models import make_model
+
+    info = runs.read_run(run_dir)
+    if info.get("status") == "done":
+        raise GenlabError(f"{run_dir}: this run already finished; nothing to resume")
+    if "model" not in info:
+        raise GenlabError(f"{run_dir}: {runs.RUN_FILE} does not say which model was fitted")
+    ds = runs.load_run_dataset(run_dir)
+    m = make_model(info["model"], **info.get("hyperparameters", {}))
+    from genlab.models.neural import NeuralModel
+
+    if not isinstance(m, NeuralModel):
+        raise GenlabError(f"{run_dir}: {m.name} fits in closed form; there is nothing to resume, fit again instead")
+    fabric = {**info.get("fabric", {}), **{k: v for k, v in fabric.items() if v is not None}}
+    err.print(f"resuming {info['model']} in {run_dir}")
+    _do_fit(m, ds, run_dir, info, budget=info.get("budget"), seed=info.get("seed", 0), fabric=fabric, resume=True,
+            evaluate=True)
+
+
+# ---------------------------------------------------------------------- sample / info
+@app.command()
+def sample(
+    run: Annotated[Path, typer.Argument(help="Run folder (or saved model folder).")],
+    n: Annotated[int, typer.Option("-n", help="How many samples.")] = 64,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    out_file: Annotated[Path, typer.Option("--out", "-o", help=".npz, .npy, .png (grid or scatter), .csv")] = Path(
+        "samples.png"
+    ),
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Sampling settings, e.g. sampler=ddim.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+) -> None:
+    """Draw samples from a fitted model."""
+    import numpy as np
+
+    import genlab
+
+    _check_out_file(out_file, force, (".npz", ".npy", ".png", ".csv"))
+    m = genlab.load(run)
+    if sets:
+        m.set_params(**parse_sets(sets))
+    t0 = time.time()
+    x = m.sample(n, seed=seed)
+    write_samples(x, out_file, kind=m.kind_)
+    err.print(f"{n} samples of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
+    del np
+
+
+def write_samples(x: Any, path: Path, *, kind: str) -> None:
+    import io
+
+    import numpy as np
+
+    from genlab.serialization import atomic_write
+
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        buf = io.BytesIO()
+        np.save(buf, x)
+        atomic_write(path, buf.getvalue())
+    elif suffix == ".npz":
+        buf = io.BytesIO()
+        np.savez_compressed(buf, samples=x)
+        atomic_write(path, buf.getvalue())
+    elif suffix == ".csv":
+        flat = x.reshape(len(x), -1)
+        header = ",".join(f"x{i}" for i in range(flat.shape[1]))
+        buf = io.StringIO()
+        np.savetxt(buf, flat, delimiter=",", header=header, comments="", fmt="%.7g")
+        atomic_write(path, buf.getvalue())
+    elif kind == "image":
+        from genlab.report.images import save_image_grid
+
+        save_image_grid(x, path)
+    else:
+        from genlab.report.plots import scatter_png
+
+        scatter_png(x, path)
+
+
+@app.command()
+def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
+    """Summarise a run: data, model, training, evaluation verdicts."""
+    from genlab import runs
+    from genlab.serialization import read_json
+
+    r = runs.read_run(run)
+    table = Table(show_header=False, title=str(run))
+    table.add_row("model", str(r.get("model", "?")))
+    table.add_row("hyperparameters", json.dumps(r.get("hyperparameters", {})))
+    if (run / runs.DATA_FILE).is_file():
+        d = read_json(run / runs.DATA_FILE)
+        table.add_row("data", f"{d.get('name', d.get('source'))}: {d.get('n_train')} train / {d.get('n_test')} test, "
+                      f"shape {tuple(d.get('shape', []))}, fingerprint {d.get('fingerprint')}")
+    table.add_row("status", str(r.get("status", "?")))
+    if "fit_seconds" in r:
+        table.add_row("fit time", f"{r['fit_seconds']:.1f}s (budget {r.get('budget') or 'default'}, seed {r.get('seed')})")
+    log = runs.read_log(run)
+    if log:
+        last = log[-1]
+        table.add_row("log", f"{len(log)} lines; last: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                                    for k, v in last.items()))
+    ev = run / "evaluation.json"
+    if ev.is_file():
+        v = read_json(ev).get("verdict", {})
+        table.add_row("verdict", f"Rule 1 (fidelity): {v.get('rule1')}, Rule 2 (novelty): {v.get('rule2')}")
+    out.print(table)
+
+
+# ---------------------------------------------------------------------- evaluate
+@app.command("evaluate")
+def evaluate_cmd(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    n: Annotated[int | None, typer.Option("--n", help="Number of generated samples (default: test-set size).")] = None,
+    features: Annotated[str, typer.Option(help="auto, pixels, random or a TorchScript file.")] = "auto",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,
+) -> None:
+    """Judge a fitted model: Rule 1 (fidelity) and Rule 2 (novelty), each beside a held-out reference."""
+    _evaluate_run(run, n=n, features=features, json_out=json_out)
+
+
+def _evaluate_run(run: Path, *, n: int | None, features: str, json_out: Path | None) -> None:
+    from genlab.evaluate import evaluate_run, print_evaluation
+
+    t0 = time.time()
+    ev = evaluate_run(run, n=n, features=features)
+    print_evaluation(ev, out)
+    if json_out is not None:
+        from genlab.serialization import write_json
+
+        write_json(json_out, ev.to_dict())
+    err.print(f"evaluated in {time.time() - t0:.1f}s -> {run / 'evaluation.json'}")
+
+
+# ---------------------------------------------------------------------- entry point
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except GenlabError as e:
+        if _STATE["debug"]:
+            raise
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (KeyboardInterrupt, EOFError):
+        err.print("interrupted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as e:
+        import click
+
+        if isinstance(e, click.exceptions.Abort):
+            sys.exit(130)
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2)
+        if _STATE["debug"]:
+            raise
+        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (run with --debug for the traceback)",
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

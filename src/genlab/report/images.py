@@ -1,0 +1,46 @@
+"""Image grids as PNG with pillow only (fast; no matplotlib needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["image_grid", "save_image_grid"]
+
+
+def image_grid(images: np.ndarray, *, nrow: int | None = None, pad: int = 1, pad_value: float = 0.5) -> np.ndarray:
+    """(N, C, H, W) in [0, 1] -> one (H', W', C) uint8 array, images in row-major order (clipped to [0, 1])."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim != 4:
+        raise ValueError(f"expected images of shape (N, C, H, W), got {x.shape}")
+    n, c, h, w = x.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol_rows = math.ceil(n / nrow)
+    grid = np.full((c, ncol_rows * (h + pad) + pad, nrow * (w + pad) + pad), pad_value, np.float32)
+    for i in range(n):
+        r, k = divmod(i, nrow)
+        grid[:, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w] = x[i]
+    return (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+
+
+def save_image_grid(images: np.ndarray, path: str | Path, *, nrow: int | None = None, scale: int | None = None) -> Path:
+    """Write a PNG grid; small images are upscaled (nearest) so an 8x8 digit is still visible."""
+    from PIL import Image
+
+    from genlab.serialization import atomic_write
+
+    grid = image_grid(images, nrow=nrow)
+    if scale is None:
+        scale = max(1, 256 // max(grid.shape[:2]) + 1) if max(grid.shape[:2]) < 256 else 1
+        scale = max(scale, max(1, 64 // np.asarray(images).shape[-1]))
+    img = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write(path, buf.getvalue())
+    return Path(path)
