@@ -76,7 +76,9 @@ def _rank() -> int:
 
 def _check_out_file(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
     if path.suffix.lower() not in suffixes:
-        raise GenlabError(f"{path}: unsupported output type {path.suffix or '(none)'}; use one of {', '.join(suffixes)}")
+        raise GenlabError(
+            f"{path}: unsupported output type {path.suffix or '(none)'}; use one of {', '.join(suffixes)}"
+        )
     if path.exists() and not force:
         raise GenlabError(f"{path}: already exists; pass --force to overwrite it")
 
@@ -110,18 +112,28 @@ def models() -> None:
 @app.command()
 def fit(
     data: Annotated[str | None, typer.Argument(help="Built-in data set name or a path.")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model family (see `genlab models`).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/DATA-MODEL).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model family (see `genlab models`).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run folder (default runs/DATA-MODEL).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split-independent fit randomness.")] = 0,
     budget: Annotated[str | None, typer.Option(help="e.g. 90s, 5m, 3000steps, 20epochs.")] = None,
-    sets: Annotated[list[str] | None, typer.Option("--set", help="key=value hyperparameter or loader option.")] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="key=value hyperparameter or loader option.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing run folder.")] = False,
-    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder from its last checkpoint.")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the run in this folder from its last checkpoint.")
+    ] = None,
     accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto.")] = "cpu",
     devices: Annotated[int, typer.Option(help="Number of devices (processes with --strategy ddp).")] = 1,
     strategy: Annotated[str, typer.Option(help="auto or ddp.")] = "auto",
     precision: Annotated[str, typer.Option(help="32 or bf16-mixed.")] = "32",
-    evaluate: Annotated[bool, typer.Option("--evaluate/--no-evaluate", help="Judge the model after fitting.")] = True,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate/--no-evaluate", help="Judge the model after fitting.")
+    ] = True,
     test_fraction: Annotated[float, typer.Option(help="Held-out share of the data.")] = 0.2,
     split_seed: Annotated[int, typer.Option(help="Seed of the train/test split.")] = 0,
 ) -> None:
@@ -161,8 +173,10 @@ def fit(
 
         write_json(run_dir / runs.DATA_FILE, ds.to_json())
         runs.write_run(run_dir, info)
-        err.print(f"fitting [bold]{model}[/] on [bold]{ds.name}[/] ({len(ds.train)} train / {len(ds.test)} test, "
-                  f"shape {ds.shape}) -> {run_dir}")
+        err.print(
+            f"fitting [bold]{model}[/] on [bold]{ds.name}[/] ({len(ds.train)} train / {len(ds.test)} test, "
+            f"shape {ds.shape}) -> {run_dir}"
+        )
     _do_fit(m, ds, run_dir, info, budget=budget, seed=seed, fabric=fabric, resume=False, evaluate=evaluate)
 
 
@@ -176,8 +190,18 @@ def _fit_options(m: Any, fabric: dict[str, Any], run_dir: Path, resume: bool) ->
     return {}
 
 
-def _do_fit(m: Any, ds: Any, run_dir: Path, info: dict[str, Any], *, budget: str | None, seed: int,
-            fabric: dict[str, Any], resume: bool, evaluate: bool) -> None:
+def _do_fit(
+    m: Any,
+    ds: Any,
+    run_dir: Path,
+    info: dict[str, Any],
+    *,
+    budget: str | None,
+    seed: int,
+    fabric: dict[str, Any],
+    resume: bool,
+    evaluate: bool,
+) -> None:
     from genlab import runs
 
     t0 = time.time()
@@ -215,11 +239,22 @@ def _resume(run_dir: Path, **fabric: Any) -> None:
     from genlab.models.neural import NeuralModel
 
     if not isinstance(m, NeuralModel):
-        raise GenlabError(f"{run_dir}: {m.name} fits in closed form; there is nothing to resume, fit again instead")
+        raise GenlabError(
+            f"{run_dir}: {m.name} fits in closed form; there is nothing to resume, fit again instead"
+        )
     fabric = {**info.get("fabric", {}), **{k: v for k, v in fabric.items() if v is not None}}
     err.print(f"resuming {info['model']} in {run_dir}")
-    _do_fit(m, ds, run_dir, info, budget=info.get("budget"), seed=info.get("seed", 0), fabric=fabric, resume=True,
-            evaluate=True)
+    _do_fit(
+        m,
+        ds,
+        run_dir,
+        info,
+        budget=info.get("budget"),
+        seed=info.get("seed", 0),
+        fabric=fabric,
+        resume=True,
+        evaluate=True,
+    )
 
 
 # ---------------------------------------------------------------------- sample / info
@@ -228,10 +263,12 @@ def sample(
     run: Annotated[Path, typer.Argument(help="Run folder (or saved model folder).")],
     n: Annotated[int, typer.Option("-n", help="How many samples.")] = 64,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
-    out_file: Annotated[Path, typer.Option("--out", "-o", help=".npz, .npy, .png (grid or scatter), .csv")] = Path(
-        "samples.png"
-    ),
-    sets: Annotated[list[str] | None, typer.Option("--set", help="Sampling settings, e.g. sampler=ddim.")] = None,
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help=".npz, .npy, .png (grid or scatter), .csv")
+    ] = Path("samples.png"),
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Sampling settings, e.g. sampler=ddim.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
     """Draw samples from a fitted model."""
@@ -294,16 +331,25 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
     table.add_row("hyperparameters", json.dumps(r.get("hyperparameters", {})))
     if (run / runs.DATA_FILE).is_file():
         d = read_json(run / runs.DATA_FILE)
-        table.add_row("data", f"{d.get('name', d.get('source'))}: {d.get('n_train')} train / {d.get('n_test')} test, "
-                      f"shape {tuple(d.get('shape', []))}, fingerprint {d.get('fingerprint')}")
+        table.add_row(
+            "data",
+            f"{d.get('name', d.get('source'))}: {d.get('n_train')} train / {d.get('n_test')} test, "
+            f"shape {tuple(d.get('shape', []))}, fingerprint {d.get('fingerprint')}",
+        )
     table.add_row("status", str(r.get("status", "?")))
     if "fit_seconds" in r:
-        table.add_row("fit time", f"{r['fit_seconds']:.1f}s (budget {r.get('budget') or 'default'}, seed {r.get('seed')})")
+        table.add_row(
+            "fit time",
+            f"{r['fit_seconds']:.1f}s (budget {r.get('budget') or 'default'}, seed {r.get('seed')})",
+        )
     log = runs.read_log(run)
     if log:
         last = log[-1]
-        table.add_row("log", f"{len(log)} lines; last: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                                                    for k, v in last.items()))
+        table.add_row(
+            "log",
+            f"{len(log)} lines; last: "
+            + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()),
+        )
     ev = run / "evaluation.json"
     if ev.is_file():
         v = read_json(ev).get("verdict", {})
@@ -315,7 +361,9 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
 @app.command("evaluate")
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
-    n: Annotated[int | None, typer.Option("--n", help="Number of generated samples (default: test-set size).")] = None,
+    n: Annotated[
+        int | None, typer.Option("--n", help="Number of generated samples (default: test-set size).")
+    ] = None,
     features: Annotated[str, typer.Option(help="auto, pixels, random or a TorchScript file.")] = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,
 ) -> None:
@@ -360,8 +408,11 @@ def main() -> None:
             sys.exit(2)
         if _STATE["debug"]:
             raise
-        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (run with --debug for the traceback)",
-                  highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]internal error:[/] {type(e).__name__}: {e} (run with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(1)
 
 

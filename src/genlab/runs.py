@@ -1,13 +1,13 @@
 """Run folders: what `genlab fit` writes and every other command reads.
 
-    RUN/
-      run.json           what was asked (model, hyperparameters, budget, seed, devices) and how it went
-      data.json          data source, loader options, split seed, fingerprint
-      config.json        model name, hyperparameters, genlab version     } written by model.save(RUN)
-      model.safetensors  fitted state                                     }
-      log.jsonl          one JSON line per logged training step
-      checkpoints/       last/ and best/ (neural families)
-      evaluation.json    Rule 1 / Rule 2 results (genlab evaluate; by default after fit)
+RUN/
+  run.json           what was asked (model, hyperparameters, budget, seed, devices) and how it went
+  data.json          data source, loader options, split seed, fingerprint
+  config.json        model name, hyperparameters, genlab version     } written by model.save(RUN)
+  model.safetensors  fitted state                                     }
+  log.jsonl          one JSON line per logged training step
+  checkpoints/       last/ and best/ (neural families)
+  evaluation.json    Rule 1 / Rule 2 results (genlab evaluate; by default after fit)
 """
 
 from __future__ import annotations
@@ -20,8 +20,16 @@ from typing import Any
 from genlab.errors import DataError, GenlabError
 from genlab.serialization import CONFIG_FILE, read_json, write_json
 
-__all__ = ["RUN_FILE", "DATA_FILE", "LOG_FILE", "prepare_run_dir", "default_run_dir", "read_run", "read_log",
-           "load_run_dataset"]
+__all__ = [
+    "RUN_FILE",
+    "DATA_FILE",
+    "LOG_FILE",
+    "prepare_run_dir",
+    "default_run_dir",
+    "read_run",
+    "read_log",
+    "load_run_dataset",
+]
 
 RUN_FILE = "run.json"
 DATA_FILE = "data.json"
@@ -50,7 +58,9 @@ def prepare_run_dir(path: str | Path, *, force: bool = False) -> Path:
         contents = list(path.iterdir())
         if contents:
             if not force:
-                raise GenlabError(f"{path}: run folder already exists; pass --force to replace it, or choose another --out")
+                raise GenlabError(
+                    f"{path}: run folder already exists; pass --force to replace it, or choose another --out"
+                )
             if not any((path / m).exists() for m in _MARKERS):
                 raise GenlabError(f"{path}: not a genlab run folder; refusing to delete it even with --force")
             shutil.rmtree(path)

@@ -18,8 +18,17 @@ import numpy as np
 
 from genlab.errors import DataError
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "atomic_write", "load_model", "read_json", "save_model", "write_json",
-           "save_arrays", "load_arrays"]
+__all__ = [
+    "CONFIG_FILE",
+    "WEIGHTS_FILE",
+    "atomic_write",
+    "load_model",
+    "read_json",
+    "save_model",
+    "write_json",
+    "save_arrays",
+    "load_arrays",
+]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -103,7 +112,9 @@ def _check_safetensors_header(path: Path) -> None:
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DataError(f"{path}: not a safetensors file (header is not JSON); genlab never loads pickles") from None
+        raise DataError(
+            f"{path}: not a safetensors file (header is not JSON); genlab never loads pickles"
+        ) from None
     if not isinstance(header, dict):
         raise DataError(f"{path}: not a safetensors file (header is not a JSON object)")
 
@@ -168,7 +179,7 @@ def load_model(path: str | Path) -> Any:
     cfg_path = path / CONFIG_FILE
     config = read_json(cfg_path)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise DataError(f"{cfg_path}: not a genlab model config (missing \"format\": \"{FORMAT}\")")
+        raise DataError(f'{cfg_path}: not a genlab model config (missing "format": "{FORMAT}")')
     if config.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{cfg_path}: unsupported format_version {config.get('format_version')!r}")
     name = config.get("model")
@@ -177,7 +188,7 @@ def load_model(path: str | Path) -> Any:
     cls = get_model_class(name)
     params = config.get("hyperparameters")
     if not isinstance(params, dict):
-        raise DataError(f"{cfg_path}: \"hyperparameters\" must be an object")
+        raise DataError(f'{cfg_path}: "hyperparameters" must be an object')
     valid = cls._param_names()
     unknown = [k for k in params if k not in valid]
     if unknown:
@@ -189,12 +200,12 @@ def load_model(path: str | Path) -> Any:
         or not shape
         or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
     ):
-        raise DataError(f"{cfg_path}: \"shape\" must be a list of positive integers, got {shape!r}")
+        raise DataError(f'{cfg_path}: "shape" must be a list of positive integers, got {shape!r}')
     if kind not in ("vector", "image"):
-        raise DataError(f"{cfg_path}: \"kind\" must be \"vector\" or \"image\", got {kind!r}")
+        raise DataError(f'{cfg_path}: "kind" must be "vector" or "image", got {kind!r}')
     meta = config.get("state", {})
     if not isinstance(meta, dict):
-        raise DataError(f"{cfg_path}: \"state\" must be an object")
+        raise DataError(f'{cfg_path}: "state" must be an object')
     meta = _check_plain(meta, f"{cfg_path}: state")
     arrays = load_arrays(path / WEIGHTS_FILE)
     model = cls.__new__(cls)
@@ -208,5 +219,7 @@ def load_model(path: str | Path) -> Any:
     except Exception as e:  # a tampered or mismatched file: name it, never show a deep traceback
         if hasattr(model, "shape_"):
             del model.shape_
-        raise DataError(f"{path}: model files do not match the {name} model ({type(e).__name__}: {e})") from None
+        raise DataError(
+            f"{path}: model files do not match the {name} model ({type(e).__name__}: {e})"
+        ) from None
     return model

@@ -18,7 +18,9 @@ def _correlated(n: int, seed: int = 0) -> np.ndarray:
 def test_gaussian_matches_scipy() -> None:
     x = _correlated(500)
     m = genlab.make_model("gaussian").fit(x)
-    ref = multivariate_normal(x.astype(np.float64).mean(0), np.cov(x.astype(np.float64), rowvar=False, bias=True))
+    ref = multivariate_normal(
+        x.astype(np.float64).mean(0), np.cov(x.astype(np.float64), rowvar=False, bias=True)
+    )
     y = _correlated(50, seed=1)
     np.testing.assert_allclose(m.log_prob(y), ref.logpdf(y), rtol=1e-5, atol=1e-5)
 
@@ -68,7 +70,12 @@ def test_kde_matches_hand_written_mixture() -> None:
     d2 = ((zy[:, None, :] - zx[None]) ** 2).sum(-1)
     from scipy.special import logsumexp
 
-    ref = logsumexp(-0.5 * d2 / 0.16, axis=1) - np.log(len(x)) - 1.5 * np.log(2 * np.pi * 0.16) - np.log(sd).sum()
+    ref = (
+        logsumexp(-0.5 * d2 / 0.16, axis=1)
+        - np.log(len(x))
+        - 1.5 * np.log(2 * np.pi * 0.16)
+        - np.log(sd).sum()
+    )
     np.testing.assert_allclose(m.log_prob(y), ref, rtol=1e-6)
 
 

@@ -90,7 +90,9 @@ def test_save_load_round_trip(fitted_vector, tmp_path) -> None:
     assert type(loaded) is type(fitted_vector)
     for k, v in fitted_vector.get_params().items():
         w = loaded.get_params()[k]
-        assert (tuple(v) if isinstance(v, list | tuple) else v) == (tuple(w) if isinstance(w, list | tuple) else w), k
+        assert (tuple(v) if isinstance(v, list | tuple) else v) == (
+            tuple(w) if isinstance(w, list | tuple) else w
+        ), k
     np.testing.assert_array_equal(loaded.sample(30, seed=7), fitted_vector.sample(30, seed=7))
     with pytest.raises(genlab.DataError, match="already holds"):
         fitted_vector.save(tmp_path / "m")

@@ -67,8 +67,12 @@ def as_fit_data(data: Any) -> FitData:
         train = check_array(data.train, what=f"dataset {getattr(data, 'name', '?')!r} train split")
         test = data.test if getattr(data, "test", None) is not None and len(data.test) else None
         if test is not None:
-            test = check_array(test, what=f"dataset {getattr(data, 'name', '?')!r} test split", shape=train.shape[1:])
-        fd = FitData(train, test, tuple(train.shape[1:]), data.kind, getattr(data, "train_labels", None), data)
+            test = check_array(
+                test, what=f"dataset {getattr(data, 'name', '?')!r} test split", shape=train.shape[1:]
+            )
+        fd = FitData(
+            train, test, tuple(train.shape[1:]), data.kind, getattr(data, "train_labels", None), data
+        )
     else:
         train = check_array(data, what="training data")
         fd = FitData(train, None, tuple(train.shape[1:]), "image" if train.ndim == 4 else "vector")
@@ -104,7 +108,11 @@ class GenerativeModel:
             if init is None or klass is object:
                 continue
             for p in inspect.signature(init).parameters.values():
-                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names:
+                if (
+                    p.name != "self"
+                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+                    and p.name not in names
+                ):
                     names.append(p.name)
         return names
 
@@ -138,7 +146,9 @@ class GenerativeModel:
         return None
 
     # ------------------------------------------------------------------ public API
-    def fit(self, data: Any, *, budget: str | Budget | None = None, seed: int = 0, **options: Any) -> GenerativeModel:
+    def fit(
+        self, data: Any, *, budget: str | Budget | None = None, seed: int = 0, **options: Any
+    ) -> GenerativeModel:
         """Fit to a Dataset or an array (N, D) / (N, C, H, W). `budget` is ignored by closed-form families."""
         fd = as_fit_data(data)
         seed = resolve_seed(seed)
@@ -230,4 +240,6 @@ class GenerativeModel:
 
     def _require_latent(self, method: str) -> None:
         if self.latent_dim is None:
-            raise NotSupported(f"{self.name} has no latent space, so no {method}(); {self._latent_families()}")
+            raise NotSupported(
+                f"{self.name} has no latent space, so no {method}(); {self._latent_families()}"
+            )

@@ -56,5 +56,7 @@ class Gaussian(GenerativeModel):
         self.cov_ = arrays["cov"].astype(np.float64)
         d = int(np.prod(self.shape_))
         if self.mean_.shape != (d,) or self.cov_.shape != (d, d):
-            raise ValueError(f"mean/cov shapes {self.mean_.shape}/{self.cov_.shape} do not fit data dimension {d}")
+            raise ValueError(
+                f"mean/cov shapes {self.mean_.shape}/{self.cov_.shape} do not fit data dimension {d}"
+            )
         self.chol_ = np.linalg.cholesky(self.cov_)

@@ -43,7 +43,9 @@ class GMM(GenerativeModel):
         from sklearn.mixture import GaussianMixture
 
         if self.covariance_type not in _COV_TYPES:
-            raise GenlabError(f"gmm: covariance_type must be one of {_COV_TYPES}, got {self.covariance_type!r}")
+            raise GenlabError(
+                f"gmm: covariance_type must be one of {_COV_TYPES}, got {self.covariance_type!r}"
+            )
         return GaussianMixture(
             n_components=int(self.n_components),
             covariance_type=self.covariance_type,
@@ -56,7 +58,9 @@ class GMM(GenerativeModel):
     def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
         x = data.train.reshape(len(data.train), -1).astype(np.float64)
         if int(self.n_components) > len(x):
-            raise GenlabError(f"gmm: n_components={self.n_components} exceeds the {len(x)} training observations")
+            raise GenlabError(
+                f"gmm: n_components={self.n_components} exceeds the {len(x)} training observations"
+            )
         self.gm_ = self._estimator(seed).fit(x)
         self._cache_cholesky()
 
@@ -92,7 +96,11 @@ class GMM(GenerativeModel):
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         gm = self.gm_
         arrays = {"weights": gm.weights_, "means": gm.means_, "covariances": gm.covariances_}
-        meta = {"converged": bool(gm.converged_), "n_iter": int(gm.n_iter_), "lower_bound": float(gm.lower_bound_)}
+        meta = {
+            "converged": bool(gm.converged_),
+            "n_iter": int(gm.n_iter_),
+            "lower_bound": float(gm.lower_bound_),
+        }
         return arrays, meta
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:

@@ -28,7 +28,9 @@ class KDE(GenerativeModel):
     name = "kde"
     log_prob_kind = "exact"
 
-    def __init__(self, bandwidth: float | str = "cv", pca: int | None = None, cv_max_points: int = 2000) -> None:
+    def __init__(
+        self, bandwidth: float | str = "cv", pca: int | None = None, cv_max_points: int = 2000
+    ) -> None:
         self.bandwidth = bandwidth
         self.pca = pca
         self.cv_max_points = cv_max_points
@@ -61,7 +63,9 @@ class KDE(GenerativeModel):
         if self.pca is not None:
             k = int(self.pca)
             if not 1 <= k < d:
-                raise GenlabError(f"kde: pca must be between 1 and {d - 1} for {d}-dimensional data, got {self.pca}")
+                raise GenlabError(
+                    f"kde: pca must be between 1 and {d - 1} for {d}-dimensional data, got {self.pca}"
+                )
             _, sv, vt = np.linalg.svd(z, full_matrices=False)
             eig = sv**2 / len(z)
             self.components_ = vt[:k]

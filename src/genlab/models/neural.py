@@ -128,8 +128,12 @@ class NeuralModel(GenerativeModel):
         self.build(dummy, self.generator(0))
         for name, module in self.modules().items():
             prefix = f"{name}."
-            sd = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(prefix)}
+            sd = {
+                k[len(prefix) :]: torch.from_numpy(np.array(v))
+                for k, v in arrays.items()
+                if k.startswith(prefix)
+            }
             module.load_state_dict(sd, strict=True)
             module.eval()
-        extra = {k[len("extra."):]: v for k, v in arrays.items() if k.startswith("extra.")}
+        extra = {k[len("extra.") :]: v for k, v in arrays.items() if k.startswith("extra.")}
         self._set_extra_state(extra, meta.get("extra", {}))

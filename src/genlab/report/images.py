@@ -10,7 +10,9 @@ import numpy as np
 __all__ = ["image_grid", "save_image_grid"]
 
 
-def image_grid(images: np.ndarray, *, nrow: int | None = None, pad: int = 1, pad_value: float = 0.5) -> np.ndarray:
+def image_grid(
+    images: np.ndarray, *, nrow: int | None = None, pad: int = 1, pad_value: float = 0.5
+) -> np.ndarray:
     """(N, C, H, W) in [0, 1] -> one (H', W', C) uint8 array, images in row-major order (clipped to [0, 1])."""
     x = np.asarray(images, dtype=np.float32)
     if x.ndim != 4:
@@ -21,11 +23,15 @@ def image_grid(images: np.ndarray, *, nrow: int | None = None, pad: int = 1, pad
     grid = np.full((c, ncol_rows * (h + pad) + pad, nrow * (w + pad) + pad), pad_value, np.float32)
     for i in range(n):
         r, k = divmod(i, nrow)
-        grid[:, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w] = x[i]
+        grid[
+            :, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w
+        ] = x[i]
     return (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
 
 
-def save_image_grid(images: np.ndarray, path: str | Path, *, nrow: int | None = None, scale: int | None = None) -> Path:
+def save_image_grid(
+    images: np.ndarray, path: str | Path, *, nrow: int | None = None, scale: int | None = None
+) -> Path:
     """Write a PNG grid; small images are upscaled (nearest) so an 8x8 digit is still visible."""
     from PIL import Image
 

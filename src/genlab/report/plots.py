@@ -32,7 +32,9 @@ def save_figure(fig, path: str | Path) -> Path:
     return Path(path)
 
 
-def scatter_png(x: np.ndarray, path: str | Path, *, reference: np.ndarray | None = None, title: str = "") -> Path:
+def scatter_png(
+    x: np.ndarray, path: str | Path, *, reference: np.ndarray | None = None, title: str = ""
+) -> Path:
     """Scatter of the first two columns; `reference` (e.g. real data) drawn underneath in grey."""
     x = np.asarray(x).reshape(len(x), -1)
     fig, ax = new_figure()
