@@ -106,6 +106,11 @@ def models() -> None:
     for s in REGISTRY.values():
         table.add_row(s.name, s.family, labels[s.likelihood], "yes" if s.latent else "no", s.summary)
     out.print(table)
+    out.print(
+        "log_prob is a natural-log density in the data's own units, except: autoregressive on discrete images gives "
+        "a log probability mass (compare via bits per dimension after dequantisation); lower bound = ELBO/IWAE; "
+        "ebm has an unnormalised energy(x) instead."
+    )
 
 
 # ---------------------------------------------------------------------- fit
@@ -185,8 +190,10 @@ def _fit_options(m: Any, fabric: dict[str, Any], run_dir: Path, resume: bool) ->
 
     if isinstance(m, NeuralModel):
         return {**fabric, "run_dir": run_dir, "resume": resume}
-    if fabric["devices"] != 1 or fabric["strategy"] not in ("auto", "ddp") and fabric["strategy"] != "auto":
-        raise GenlabError(f"{m.name} is fitted in closed form on the CPU; --devices/--strategy do not apply")
+    if fabric["devices"] != 1 or fabric["strategy"] != "auto" or fabric["accelerator"] not in ("cpu", "auto"):
+        raise GenlabError(
+            f"{m.name} is fitted in closed form on the CPU; --accelerator/--devices/--strategy do not apply"
+        )
     return {}
 
 
