@@ -1,0 +1,407 @@
+"""Loading data from files: .npy/.npz arrays, .csv tables, folders of images, IDX (MNIST) files.
+
+Each `load_*` returns the pieces `make_dataset` needs (x or a presplit, labels, names) and raises
+DataError naming the file, row, column or array at fault. Array layouts:
+
+- 1-D (N,) and 2-D (N, D) arrays are vectors in their own units (a 1-D array is N values of D=1);
+- 3-D (N, H, W) are grayscale images;
+- 4-D are NHWC when the last axis is 1, 3 or 4 and the second is not, else NCHW;
+- images as uint8 are divided by 255 (uint16 by 65535); float images must already lie in [0, 1].
+
+Never unpickles: npy/npz are read with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+import struct
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genlab.data.dataset import OptionSpec, check_finite, check_min_rows
+from genlab.errors import DataError
+
+__all__ = ["FILE_OPTIONS", "IMAGE_EXTENSIONS", "as_observations", "encode_labels", "file_format", "load_file"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+FILE_OPTIONS: dict[str, OptionSpec] = {
+    "npy": {},
+    "npz": {"key": (str, None), "labels": (str, None)},
+    "csv": {"label": (str, None), "delimiter": (str, ",")},
+    "folder": {"size": (int, None), "color": (bool, None)},
+    "idx": {"labels": (str, None)},
+}
+
+# IDX type codes -> big-endian numpy dtypes
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+# ---------------------------------------------------------------------------------------- shared
+def _open(path: Path):  # noqa: ANN202 - a binary file object
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+def _looks_like_idx(path: Path) -> bool:
+    try:
+        with _open(path) as f:
+            head = f.read(4)
+    except (OSError, EOFError):
+        return False
+    return len(head) == 4 and head[:2] == b"\0\0" and head[2] in _IDX_DTYPES and 1 <= head[3] <= 4
+
+
+def file_format(path: Path) -> str:
+    """ "npy", "npz", "csv", "folder" or "idx"; DataError for anything else."""
+    if path.is_dir():
+        return "folder"
+    suffix = path.suffix.lower()
+    if suffix in (".npy", ".npz", ".csv"):
+        return suffix[1:]
+    if _looks_like_idx(path):
+        return "idx"
+    raise DataError(
+        f"{path}: unknown data format {suffix or '(no extension)'!r}; "
+        "genlab reads .npz, .npy, .csv, IDX files (raw or .gz) and folders of images"
+    )
+
+
+def encode_labels(values: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
+    """Map label values to ints 0..K-1 in sorted order (numeric order for numbers); keep their names."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        values = values.reshape(len(values), -1)
+        if values.shape[1] != 1:
+            raise DataError(f"{where}: labels must be one value per observation, got shape {values.shape}")
+        values = values[:, 0]
+    if values.dtype.kind == "f":
+        if not np.isfinite(values).all():
+            i = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise DataError(f"{where}: label {values[i]} at observation {i + 1} is not finite")
+        if np.all(values == np.round(values)):
+            values = values.astype(np.int64)
+    if values.dtype.kind not in "biuUS" and values.dtype.kind != "f":
+        raise DataError(f"{where}: labels of dtype {values.dtype} are not supported")
+    classes, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int64), [str(c) for c in classes]
+
+
+def as_observations(a: np.ndarray, where: str) -> tuple[np.ndarray, str]:
+    """An array from a file -> (float32 observations, "vector" or "image"), following the layout rules."""
+    if a.dtype.kind not in "biuf":
+        raise DataError(f"{where}: array of dtype {a.dtype} is not numeric")
+    if a.ndim == 0:
+        raise DataError(f"{where}: a single number, not a data set")
+    if a.ndim > 4:
+        raise DataError(
+            f"{where}: expected 1 to 4 dimensions (N x D vectors or N x H x W [x C] images), got {a.shape}"
+        )
+    check_min_rows(a.shape[0], where)
+    if a.dtype.kind == "f":
+        check_finite(a, where)
+    if a.ndim <= 2:
+        x = a.reshape(len(a), -1)
+        if x.shape[1] == 0:
+            raise DataError(f"{where}: observations have no values (shape {a.shape})")
+        return x.astype(np.float32), "vector"
+    if a.ndim == 3:
+        a = a[:, None]  # NHW -> N1HW
+    elif a.shape[-1] in (1, 3, 4) and a.shape[1] not in (1, 3, 4):
+        a = a.transpose(0, 3, 1, 2)  # NHWC -> NCHW
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0, "image"
+    if a.dtype == np.uint16:
+        return (a.astype(np.float64) / 65535.0).astype(np.float32), "image"
+    lo, hi = float(a.min()), float(a.max())
+    if a.dtype.kind in "biu" and (lo < 0 or hi > 1):
+        raise DataError(
+            f"{where}: integer images must be uint8 (0-255) or uint16; got {a.dtype} with values in [{lo:g}, {hi:g}]"
+        )
+    if lo < 0 or hi > 1:
+        raise DataError(f"{where}: float images must lie in [0, 1], found range [{lo:g}, {hi:g}]")
+    return a.astype(np.float32), "image"
+
+
+# ---------------------------------------------------------------------------------------- npy / npz
+def load_npy(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npy array without pickle ({e})") from None
+    x, kind = as_observations(a, str(path))
+    return {"x": x, "kind": kind}
+
+
+def load_npz(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+    with archive:
+        keys = list(archive.files)
+
+        def get(key: str) -> np.ndarray:
+            if key not in keys:
+                raise DataError(f"{path}: no array {key!r}; it holds: {', '.join(keys) or 'nothing'}")
+            try:
+                return archive[key]
+            except (ValueError, OSError, zipfile.BadZipFile) as e:
+                raise DataError(f"{path}: array {key!r} is not readable without pickle ({e})") from None
+
+        key, label_key = opts["key"], opts["labels"]
+        if key is None and label_key is None and "x_train" in keys:
+            if "x_test" not in keys:
+                raise DataError(
+                    f"{path}: holds 'x_train' but no 'x_test'; give both, or pick one with key=x_train"
+                )
+            if ("y_train" in keys) != ("y_test" in keys):
+                raise DataError(f"{path}: holds only one of 'y_train'/'y_test'; give both or neither")
+            x_train, kind = as_observations(get("x_train"), f"{path}: array 'x_train'")
+            x_test, kind_test = as_observations(get("x_test"), f"{path}: array 'x_test'")
+            if kind != kind_test or x_train.shape[1:] != x_test.shape[1:]:
+                raise DataError(
+                    f"{path}: mixed shapes: 'x_test' observations have shape {x_test.shape[1:]}, "
+                    f"'x_train' observations {x_train.shape[1:]}"
+                )
+            y_train = y_test = class_names = None
+            if "y_train" in keys:
+                y_train, y_test = get("y_train"), get("y_test")
+                _check_label_count(y_train, len(x_train), f"{path}: array 'y_train'")
+                _check_label_count(y_test, len(x_test), f"{path}: array 'y_test'")
+                codes, class_names = encode_labels(np.concatenate([y_train, y_test]), f"{path}: labels")
+                y_train, y_test = codes[: len(y_train)], codes[len(y_train) :]
+            return {"presplit": (x_train, x_test, y_train, y_test), "kind": kind, "class_names": class_names}
+        if key is None:
+            if len(keys) == 1:
+                key = keys[0]
+            elif "x" in keys:
+                key = "x"
+                label_key = label_key or ("y" if "y" in keys else None)
+            else:
+                raise DataError(f"{path}: holds several arrays ({', '.join(keys)}); pick one with key=NAME")
+        x, kind = as_observations(get(key), f"{path}: array {key!r}")
+        out: dict[str, Any] = {"x": x, "kind": kind}
+        if label_key is not None:
+            y = get(label_key)
+            _check_label_count(y, len(x), f"{path}: array {label_key!r}")
+            out["labels"], out["class_names"] = encode_labels(y, f"{path}: array {label_key!r}")
+        return out
+
+
+def _check_label_count(y: np.ndarray, n: int, where: str) -> None:
+    if y.ndim == 0 or len(y) != n:
+        raise DataError(f"{where}: {0 if y.ndim == 0 else len(y)} labels for {n} observations")
+
+
+# ---------------------------------------------------------------------------------------- csv
+def _column_values(cells: list[str], column: str, path: Path, lines: list[int]) -> np.ndarray:
+    """Parse one numeric column; DataError on an empty, non-numeric or non-finite cell (rows from 1)."""
+    try:
+        return np.array(cells, dtype=np.float64)  # fast path; also parses "nan"/"inf", caught below
+    except ValueError:
+        pass
+    for r, cell in enumerate(cells):
+        if not cell.strip():
+            raise DataError(f"{path}: row {r + 1} (line {lines[r]}), column {column!r}: empty cell")
+        try:
+            float(cell)
+        except ValueError:
+            raise DataError(
+                f"{path}: column {column!r} is not numeric (row {r + 1}, line {lines[r]}: {cell.strip()!r}); "
+                "name a label column with label=COLUMN"
+            ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def load_csv(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    delimiter = opts["delimiter"]
+    if len(delimiter) != 1:
+        raise DataError(f"{path}: delimiter must be one character, got {delimiter!r}")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = [
+                (reader.line_num, row) for reader in [csv.reader(f, delimiter=delimiter)] for row in reader
+            ]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{path}: not a readable CSV text file ({e})") from None
+    rows = [(line, row) for line, row in rows if any(c.strip() for c in row)]  # drop blank lines
+    if not rows:
+        raise DataError(f"{path}: the file is empty (need a header row and at least 2 data rows)")
+    header = [h.strip() for h in rows[0][1]]
+    if all(_is_number(h) for h in header):
+        raise DataError(f"{path}: the first row looks numeric; a header row with column names is required")
+    if len(set(header)) != len(header) or not all(header):
+        raise DataError(f"{path}: header has empty or repeated column names: {header}")
+    data = rows[1:]
+    check_min_rows(len(data), str(path))
+    for r, (line, row) in enumerate(data):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}: mixed shapes: row {r + 1} (line {line}) has {len(row)} fields, the header has {len(header)}"
+            )
+    lines = [line for line, _ in data]
+    label = opts["label"]
+    if label is not None and label not in header:
+        raise DataError(f"{path}: no column {label!r} for label=; columns: {', '.join(header)}")
+    features = [h for h in header if h != label]
+    if not features:
+        raise DataError(f"{path}: no feature columns besides the label column {label!r}")
+    columns = list(zip(*(row for _, row in data), strict=True))
+    x = np.empty((len(data), len(features)), dtype=np.float64)
+    for j, name in enumerate(features):
+        col = _column_values(list(columns[header.index(name)]), name, path, lines)
+        bad = ~np.isfinite(col)
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{path}: row {r + 1} (line {lines[r]}), column {name!r}: non-finite value {col[r]}"
+            )
+        x[:, j] = col
+    out: dict[str, Any] = {"x": x.astype(np.float32), "kind": "vector", "feature_names": features}
+    if label is not None:
+        cells = [c.strip() for c in columns[header.index(label)]]
+        for r, c in enumerate(cells):
+            if not c:
+                raise DataError(f"{path}: row {r + 1} (line {lines[r]}), column {label!r}: empty label")
+        values = np.array(cells)
+        if all(_is_number(c) for c in cells):
+            values = values.astype(np.float64)
+        out["labels"], out["class_names"] = encode_labels(values, f"{path}: column {label!r}")
+    return out
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------- image folders
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
+def _read_image(path: Path, size: int | None) -> np.ndarray:
+    """One image as float (H, W, 3) in [0, 1]; DataError naming the file when it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grayscale
+                a = np.asarray(im, dtype=np.float64) / 65535.0
+                a = np.clip(a, 0.0, 1.0)
+                if size is not None:
+                    a = np.asarray(
+                        Image.fromarray(a.astype(np.float32)).resize((size, size), Image.Resampling.BILINEAR)
+                    )
+                a = np.repeat(a[..., None], 3, axis=-1)
+            else:
+                im = im.convert("RGB")
+                if size is not None:
+                    im = im.resize((size, size), Image.Resampling.BILINEAR)
+                a = np.asarray(im, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise DataError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
+    return a.astype(np.float32)
+
+
+def load_folder(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    size, color = opts["size"], opts["color"]
+    if size is not None and size < 1:
+        raise DataError(f"{path}: size must be a positive integer, got {size}")
+    files = _image_files(path)
+    subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    classes = [(d.name, _image_files(d)) for d in subdirs]
+    classes = [(name, fs) for name, fs in classes if fs]
+    if files and classes:
+        raise DataError(
+            f"{path}: holds both images and class subfolders ({', '.join(n for n, _ in classes)}); "
+            "put every image in a class subfolder, or none"
+        )
+    if classes:
+        files = [f for _, fs in classes for f in fs]
+        labels = np.concatenate([np.full(len(fs), k, dtype=np.int64) for k, (_, fs) in enumerate(classes)])
+        class_names = [name for name, _ in classes]
+    else:
+        labels = class_names = None
+    check_min_rows(len(files), f"{path} (images: {', '.join(IMAGE_EXTENSIONS)})")
+    images = []
+    for f in files:
+        a = _read_image(f, size)
+        if images and a.shape != images[0].shape:
+            raise DataError(
+                f"{f}: image of size {a.shape[1]}x{a.shape[0]} (WxH), but {files[0].name} is "
+                f"{images[0].shape[1]}x{images[0].shape[0]}; pass size=N to resize every image to NxN"
+            )
+        images.append(a)
+    x = np.stack(images)  # (N, H, W, 3)
+    if color is None:
+        color = bool(
+            np.any(np.abs(x[..., 0] - x[..., 1]) > 1e-6) or np.any(np.abs(x[..., 0] - x[..., 2]) > 1e-6)
+        )
+    if color:
+        x = x.transpose(0, 3, 1, 2)
+    else:
+        x = (0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2])[:, None]  # ITU-R 601 luma
+    out: dict[str, Any] = {"x": np.clip(x, 0.0, 1.0).astype(np.float32), "kind": "image"}
+    if labels is not None:
+        out["labels"], out["class_names"] = labels, class_names
+    return out
+
+
+# ---------------------------------------------------------------------------------------- IDX
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (MNIST format; raw or gzip): magic 0 0 <type> <ndim>, big-endian uint32 dims, data."""
+    try:
+        with _open(path) as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot read IDX file ({e})") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'missing'})")
+    ndim = raw[3]
+    if not 1 <= ndim <= 4 or len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: IDX header is truncated or has {ndim} dimensions (expected 1 to 4)")
+    dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = math.prod(dims) * dtype.itemsize
+    payload = raw[4 + 4 * ndim :]
+    if len(payload) != expected:
+        raise DataError(
+            f"{path}: IDX header promises shape {dims} of {dtype.name} ({expected} bytes), "
+            f"but the file holds {len(payload)} bytes of data"
+        )
+    return np.frombuffer(payload, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def load_idx(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    x, kind = as_observations(read_idx(path), str(path))
+    out: dict[str, Any] = {"x": x, "kind": kind}
+    if opts["labels"] is not None:
+        label_path = Path(opts["labels"])
+        if not label_path.is_file():
+            raise DataError(f"{label_path}: labels file not found")
+        y = read_idx(label_path)
+        _check_label_count(y, len(x), str(label_path))
+        out["labels"], out["class_names"] = encode_labels(y, str(label_path))
+    return out
+
+
+_LOADERS = {"npy": load_npy, "npz": load_npz, "csv": load_csv, "folder": load_folder, "idx": load_idx}
+
+
+def load_file(path: Path, fmt: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """Dispatch to the loader for `fmt` (from `file_format`); `opts` are already coerced."""
+    return _LOADERS[fmt](path, opts)
