@@ -406,11 +406,10 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:
-        import click
-
-        if isinstance(e, click.exceptions.Abort):
+        # typer vendors its own click: recognise usage errors and aborts by interface, not by class
+        if type(e).__name__ == "Abort":
             sys.exit(130)
-        if isinstance(e, click.ClickException):
+        if hasattr(e, "show") and hasattr(e, "exit_code"):
             e.show()
             sys.exit(2)
         if _STATE["debug"]:
