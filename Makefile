@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/genlab fit digits --model gmm --set n_components=10 --out demo-out/digits-gmm --force --no-evaluate
-	$(BIN)/genlab sample demo-out/digits-gmm -n 64 --seed 0 --out demo-out/digits-gmm-samples.png --force
+	$(BIN)/genlab demo --out demo-out
 
 test: setup
 	$(BIN)/python -m pytest -q -n 2 --timeout 600 tests

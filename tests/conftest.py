@@ -6,6 +6,11 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Feature-extractor caches go to a per-session temporary folder, never the user's ~/.cache.
+if "GENLAB_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["GENLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="genlab-test-cache-")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

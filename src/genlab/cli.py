@@ -391,6 +391,84 @@ def _evaluate_run(run: Path, *, n: int | None, features: str, json_out: Path | N
     err.print(f"evaluated in {time.time() - t0:.1f}s -> {run / 'evaluation.json'}")
 
 
+# ---------------------------------------------------------------------- latent / report / compare / demo
+@app.command()
+def latent(
+    run: Annotated[Path, typer.Argument(help="Run folder of a model with a latent space.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for the figures (default RUN/latent).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed that picks the interpolation pairs.")] = 0,
+    grid: Annotated[int, typer.Option(help="Latent map size: grid x grid decoded points.")] = 15,
+) -> None:
+    """Latent-space figures (map, scatter, interpolations) and factor R^2, as PNGs and latent.json."""
+    import genlab
+    from genlab import runs
+    from genlab.latent import LATENT_JSON, latent_figures
+
+    model = genlab.load(run)
+    ds = runs.load_run_dataset(run)
+    target = out_dir or run / "latent"
+    t0 = time.time()
+    summary = latent_figures(model, ds, target, seed=seed, grid=grid)
+    for key, value in summary.get("factor_r2", {}).items():
+        out.print(f"factor {key}: linear R^2 {value['linear']:.3f}, k-NN R^2 {value['knn']:.3f}")
+    files = ", ".join([*summary["figures"].values(), LATENT_JSON])
+    err.print(f"latent figures in {time.time() - t0:.1f}s -> {target} ({files})")
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default RUN/report.html).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed of the figures.")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing --out file.")] = False,
+) -> None:
+    """One self-contained HTML report of a run (data, training, samples, Rule 1/2, latent space)."""
+    from genlab.report.html import write_report
+
+    if out_file is not None:
+        _check_out_file(out_file, force, (".html", ".htm"))
+    t0 = time.time()
+    path = write_report(run, out_file, seed=seed)
+    err.print(f"report in {time.time() - t0:.1f}s -> {path} (open {path.resolve().as_uri()})")
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Also write .html or .md.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing --out file.")] = False,
+) -> None:
+    """One table of the key metrics across runs, the best per column (per data set) marked."""
+    from genlab.report.compare import collect, print_comparison, write_comparison
+
+    if out_file is not None:
+        _check_out_file(out_file, force, (".html", ".htm", ".md"))
+    print_comparison(collect(run_dirs), out)
+    if out_file is not None:
+        write_comparison(run_dirs, out_file)
+        err.print(f"comparison -> {out_file}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for runs and index.html.")] = Path(
+        "demo-out"
+    ),
+    quick: Annotated[bool, typer.Option(help="Tiny data and budgets (seconds; for tests).")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Write into a non-empty folder that is not earlier demo output.")
+    ] = False,
+) -> None:
+    """Fit a 2-D-latent VAE on tins and a few families on digits, judge them, write reports and index.html."""
+    from genlab.demo import run_demo
+
+    run_demo(out_dir, quick=quick, force=force, console=err)
+
+
 # ---------------------------------------------------------------------- entry point
 def main() -> None:
     try:

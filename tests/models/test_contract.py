@@ -19,9 +19,9 @@ FAST: dict[str, tuple[dict, str | None]] = {
     "vae": ({"latent_dim": 2, "hidden": (32, 32), "batch_size": 32, "iwae_k": 8}, "30steps"),
     "gan": ({"latent_dim": 4, "hidden": (32, 32), "batch_size": 32}, "30steps"),
     "flow": ({"transforms": 2, "hidden": (32, 32), "batch_size": 32}, "30steps"),
-    "autoregressive": ({"hidden": 32, "batch_size": 32}, "30steps"),
-    "diffusion": ({"hidden": 32, "batch_size": 32, "steps": 10}, "30steps"),
-    "ebm": ({"hidden": 32, "batch_size": 32, "langevin_steps": 5}, "30steps"),
+    "autoregressive": ({"hidden": 16, "layers": 2, "components": 3, "batch_size": 32}, "30steps"),
+    "diffusion": ({"hidden": 32, "depth": 1, "channels": 8, "batch_size": 32, "steps": 10}, "30steps"),
+    "ebm": ({"hidden": 32, "channels": 8, "batch_size": 32, "langevin_steps": 5}, "30steps"),
 }
 
 NAMES = list(REGISTRY)

@@ -14,7 +14,9 @@ A family implements:
     training_step(batch, ctx) -> {loss name: float}
         calls ctx.optimize(optimizer_name, loss) once per optimizer update it wants (a GAN calls it
         for "d" n_critic times and then for "g"); the engine handles zero_grad, backward, clipping,
-        the NaN guard, the LR schedule and EMA.
+        the NaN guard, the LR schedule and EMA. The values may be detached 0-d tensors (no sync;
+        the engine averages them when it logs). ctx also has step, epoch, fraction (share of the
+        budget done), device and world_size.
     validation_loss(batch) -> Tensor  (optional; a scalar, lower is better, used for logging,
                                         best-checkpoint selection and early stopping)
     on_fit_end(data)                  (optional; after training, with EMA weights in place)
@@ -77,7 +79,7 @@ class NeuralModel(GenerativeModel):
         params = [p for m in self.modules().values() for p in m.parameters()]
         return {"main": torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)}
 
-    def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, float]:
+    def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, float | torch.Tensor]:
         raise NotImplementedError
 
     def validation_loss(self, batch: torch.Tensor) -> torch.Tensor | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["image_grid", "save_image_grid"]
+__all__ = ["image_grid", "image_grid_png", "save_image_grid"]
 
 
 def image_grid(
@@ -29,13 +29,11 @@ def image_grid(
     return (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
 
 
-def save_image_grid(
-    images: np.ndarray, path: str | Path, *, nrow: int | None = None, scale: int | None = None
-) -> Path:
-    """Write a PNG grid; small images are upscaled (nearest) so an 8x8 digit is still visible."""
-    from PIL import Image
+def image_grid_png(images: np.ndarray, *, nrow: int | None = None, scale: int | None = None) -> bytes:
+    """A PNG (bytes) of the grid; small images are upscaled (nearest) so an 8x8 digit is still visible."""
+    import io
 
-    from genlab.serialization import atomic_write
+    from PIL import Image
 
     grid = image_grid(images, nrow=nrow)
     if scale is None:
@@ -44,9 +42,16 @@ def save_image_grid(
     img = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    import io
-
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    atomic_write(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def save_image_grid(
+    images: np.ndarray, path: str | Path, *, nrow: int | None = None, scale: int | None = None
+) -> Path:
+    """Write a PNG grid (see `image_grid_png`)."""
+    from genlab.serialization import atomic_write
+
+    atomic_write(path, image_grid_png(images, nrow=nrow, scale=scale))
     return Path(path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["new_figure", "save_figure", "scatter_png"]
+__all__ = ["new_figure", "new_panels", "png_bytes", "save_figure", "scatter_png"]
 
 
 def new_figure(width: float = 5.0, height: float = 5.0):
@@ -16,6 +16,28 @@ def new_figure(width: float = 5.0, height: float = 5.0):
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=(width, height), dpi=100)
+
+
+def new_panels(ncols: int, width: float = 4.5, height: float = 4.0, nrows: int = 1):
+    """A figure of nrows x ncols panels, each `width` x `height` inches; returns (fig, 2-D array of axes)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), dpi=100, squeeze=False)
+
+
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes (closes it); for embedding in HTML."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
 
 
 def save_figure(fig, path: str | Path) -> Path:

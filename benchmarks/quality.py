@@ -1,0 +1,167 @@
+"""Every family on every benchmark data set at a fixed CPU budget, judged by Rule 1 and Rule 2.
+
+    python benchmarks/quality.py                      # full budgets: 60 s per toy, 5 min per small set, 20 min FMNIST
+    python benchmarks/quality.py --scale 0.1          # a quick pass (budgets x 0.1)
+    python benchmarks/quality.py --datasets digits --families gmm vae
+
+Writes benchmarks/results/quality.{json,md} and prints the table last. Closed-form families (gaussian, gmm, kde)
+ignore the budget. Each metric is shown as value (reference), the reference being held-out real data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+import genlab  # noqa: E402
+
+TOYS = ("8gaussians", "checkerboard")
+BUDGET_S = {"toy": 60.0, "small": 300.0, "fashion-mnist": 1200.0}
+# Settings a user would pick per data kind; everything else is the family's default.
+IMAGE_SETTINGS: dict[str, dict[str, Any]] = {
+    "kde": {"pca": 32},
+    "gmm": {"n_components": 10, "covariance_type": "diag"},
+}
+VECTOR_SETTINGS: dict[str, dict[str, Any]] = {"gmm": {"n_components": 8}}
+
+
+def load(name: str, fashion: str, fashion_n: int | None) -> Any:
+    if name == "fashion-mnist":
+        ds = genlab.load_dataset(fashion)
+        if fashion_n:  # a subsample for quick passes, same split for every family
+            ds.train, ds.train_labels = ds.train[:fashion_n], ds.train_labels[:fashion_n]
+            ds.test, ds.test_labels = ds.test[: fashion_n // 5], ds.test_labels[: fashion_n // 5]
+        ds.name = "fashion-mnist"
+        return ds
+    return genlab.load_dataset(name, **({"n": 5000} if name == "tins" else {}))
+
+
+def budget_for(name: str, scale: float) -> str:
+    key = "toy" if name in TOYS else ("fashion-mnist" if name == "fashion-mnist" else "small")
+    return f"{max(2.0, BUDGET_S[key] * scale):.0f}s"
+
+
+def run_one(family: str, ds: Any, budget: str, n_eval: int, seed: int) -> dict[str, Any]:
+    settings = (IMAGE_SETTINGS if ds.kind == "image" else VECTOR_SETTINGS).get(family, {})
+    model = genlab.make_model(family, **settings)
+    t0 = time.perf_counter()
+    model.fit(ds, budget=budget, seed=seed)
+    fit_s = time.perf_counter() - t0
+    n = min(n_eval, len(ds.test))
+    t0 = time.perf_counter()
+    x = model.sample(n, seed=seed + 1)
+    sample_s = time.perf_counter() - t0
+    ev = genlab.evaluate(model, ds, n=n, seed=seed).to_dict()
+    row: dict[str, Any] = {
+        "family": family,
+        "settings": settings,
+        "budget": budget,
+        "fit_s": fit_s,
+        "sample_s": sample_s,
+        "n": n,
+        "evaluation": ev,
+    }
+    if ds.log_density is not None and model.log_prob_kind is not None:
+        row["kl_gap_nats"] = float(np.mean(ds.log_density(ds.test) - model.log_prob(ds.test)))
+    del x
+    return row
+
+
+def _vr(ev: dict[str, Any], rule: str, key: str) -> str:
+    m = ev.get(rule, {}).get(key)
+    if not isinstance(m, dict) or m.get("value") is None:
+        return "–"
+    ref = m.get("reference")
+    return f"{m['value']:.3g}" + (f" ({ref:.3g})" if isinstance(ref, int | float) else "")
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    header = [
+        "data",
+        "family",
+        "fit s",
+        "sample s",
+        "FD",
+        "precision",
+        "recall",
+        "coverage",
+        "C2ST acc",
+        "NLL/dim",
+        "KL gap",
+        "C_T",
+        "memorized",
+        "Rule 1",
+        "Rule 2",
+    ]
+    out = []
+    for r in rows:
+        if "error" in r:
+            out.append([r["data"], r["family"], "error", r["error"][:60], *["–"] * 11])
+            continue
+        ev = r["evaluation"]
+        out.append(
+            [
+                r["data"],
+                r["family"],
+                f"{r['fit_s']:.0f}",
+                f"{r['sample_s']:.2f}",
+                _vr(ev, "rule1", "frechet_distance"),
+                _vr(ev, "rule1", "precision"),
+                _vr(ev, "rule1", "recall"),
+                _vr(ev, "rule1", "coverage"),
+                _vr(ev, "rule1", "c2st_accuracy"),
+                _vr(ev, "rule1", "nll_per_dim"),
+                f"{r['kl_gap_nats']:.3f}" if "kl_gap_nats" in r else "–",
+                _vr(ev, "rule2", "ct"),
+                _vr(ev, "rule2", "memorization_rate"),
+                ev["verdict"]["rule1"],
+                ev["verdict"]["rule2"],
+            ]
+        )
+    return markdown_table(header, out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument(
+        "--datasets", nargs="+", default=["8gaussians", "checkerboard", "digits", "tins", "fashion-mnist"]
+    )
+    p.add_argument("--families", nargs="+", default=genlab.list_models())
+    p.add_argument("--scale", type=float, default=1.0, help="multiply every budget by this")
+    p.add_argument("--fashion", default="../shared/data/fashion-mnist.npz", help="path to fashion-mnist.npz")
+    p.add_argument("--fashion-n", type=int, default=None, help="use only this many training images")
+    p.add_argument("--n-eval", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="quality")
+    args = p.parse_args()
+
+    rows: list[dict[str, Any]] = []
+    for name in args.datasets:
+        if name == "fashion-mnist" and not Path(args.fashion).is_file():
+            print(f"skipping fashion-mnist: {args.fashion} not found (pass --fashion PATH)", file=sys.stderr)
+            continue
+        ds = load(name, args.fashion, args.fashion_n)
+        budget = budget_for(name, args.scale)
+        for family in args.families:
+            print(f"[{name}] {family} (budget {budget}) ...", file=sys.stderr, flush=True)
+            try:
+                row = run_one(family, ds, budget, args.n_eval, args.seed)
+            except Exception as e:  # a benchmark reports a failure and goes on
+                traceback.print_exc()
+                row = {"family": family, "error": f"{type(e).__name__}: {e}"}
+            row["data"] = name
+            rows.append(row)
+    write_results(args.out, {"scale": args.scale, "rows": rows}, table(rows))
+
+
+if __name__ == "__main__":
+    main()

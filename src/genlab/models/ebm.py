@@ -1,0 +1,256 @@
+"""Energy-based model (Du & Mordatch 2019): a network E(x), density proportional to exp(-E(x)).
+
+Training is contrastive divergence: lower the energy of data, raise the energy of negatives made by
+short-run Langevin dynamics, z <- z - step_size * dE/dz + noise * N(0, I), started from a replay
+buffer of earlier negatives (a fraction `reinit` restarts from uniform noise), plus the regulariser
+alpha * (E(x+)^2 + E(x-)^2) that keeps energies near zero. The network is an MLP for vectors and a
+small CNN for images; both work in a standardised space (vectors: per-feature mean/std; images:
+[0, 1] -> [-1, 1]) held in buffers, and Langevin chains are kept inside a box around the data.
+
+The normalising constant is intractable, so there is no `log_prob`; `energy(x)` is public.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from genlab.errors import DataError, GenlabError
+from genlab.models.base import FitData, check_array
+from genlab.models.neural import NeuralModel
+
+__all__ = ["EBM", "EnergyCNN", "EnergyMLP"]
+
+INITS = ("noise", "buffer")
+
+
+# ----------------------------------------------------------------------------- blocks
+def _sn(layer: nn.Module, on: bool) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(layer) if on else layer
+
+
+class EnergyMLP(nn.Module):
+    """(B, D) -> (B,) energies. SiLU, not ReLU: Langevin needs a smooth gradient in x."""
+
+    def __init__(self, dim: int, hidden: int, depth: int, spectral_norm: bool) -> None:
+        super().__init__()
+        widths = [dim] + [hidden] * depth
+        layers: list[nn.Module] = []
+        for a, b in zip(widths[:-1], widths[1:], strict=True):
+            layers += [_sn(nn.Linear(a, b), spectral_norm), nn.SiLU()]
+        layers.append(_sn(nn.Linear(widths[-1], 1), spectral_norm))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)
+
+
+class EnergyCNN(nn.Module):
+    """(B, C, H, W) -> (B,) energies: three convolutions (two of stride 2), mean-pool, linear."""
+
+    def __init__(self, in_ch: int, channels: int, spectral_norm: bool) -> None:
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            _sn(nn.Conv2d(in_ch, c, 3, padding=1), spectral_norm), nn.SiLU(),
+            _sn(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), spectral_norm), nn.SiLU(),  # H/2
+            _sn(nn.Conv2d(2 * c, 4 * c, 4, stride=2, padding=1), spectral_norm), nn.SiLU(),  # H/4
+        )  # fmt: skip
+        self.out = _sn(nn.Linear(4 * c, 1), spectral_norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.net(x).mean(dim=(2, 3))  # (B, 4c)
+        return self.out(h).squeeze(-1)
+
+
+class EnergyNet(nn.Module):
+    """A backbone plus the data's standardisation and the Langevin box (buffers, saved with the weights)."""
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        shift: torch.Tensor,
+        scale: torch.Tensor,
+        lo: torch.Tensor,
+        hi: torch.Tensor,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.register_buffer("shift", shift)  # (1, *shape): z = (x - shift) / scale
+        self.register_buffer("scale", scale)
+        self.register_buffer("lo", lo)  # (1, *shape): box for noise starts and chains, in z units
+        self.register_buffer("hi", hi)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.backbone(z)
+
+
+# ----------------------------------------------------------------------------- model
+class EBM(NeuralModel):
+    """Energy-based model trained by contrastive divergence with short-run Langevin and a replay buffer.
+
+    Network: `hidden`, `depth` (vector MLP); `channels` (image CNN); `spectral_norm`.
+    Training: `alpha` (energy regulariser), `langevin_steps`, `step_size`, `noise` (Langevin, in
+    standardised units), `buffer_size`, `reinit` (share of chains restarted from noise).
+    Sampling (settable after fit): `sample_steps` Langevin steps from `init` = "noise" or "buffer".
+    """
+
+    name = "ebm"
+    log_prob_kind = None
+
+    def __init__(
+        self,
+        *,
+        hidden: int = 128,
+        depth: int = 3,
+        channels: int = 32,
+        spectral_norm: bool = False,
+        alpha: float = 1.0,
+        langevin_steps: int = 20,
+        step_size: float = 0.01,
+        noise: float = 0.005,
+        buffer_size: int = 10000,
+        reinit: float = 0.05,
+        sample_steps: int = 100,
+        init: str = "noise",
+        **training: Any,
+    ) -> None:
+        super().__init__(**training)
+        self.hidden = hidden
+        self.depth = depth
+        self.channels = channels
+        self.spectral_norm = spectral_norm
+        self.alpha = alpha
+        self.langevin_steps = langevin_steps
+        self.step_size = step_size
+        self.noise = noise
+        self.buffer_size = buffer_size
+        self.reinit = reinit
+        self.sample_steps = sample_steps
+        self.init = init
+
+    # ------------------------------------------------------------------ engine hooks
+    def build(self, data: FitData, generator: torch.Generator) -> None:
+        if data.kind == "image" and len(data.shape) != 3:
+            raise DataError(f"ebm: images must have shape (C, H, W), got {data.shape}")
+        for k in ("langevin_steps", "buffer_size"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise GenlabError(f"ebm: {k} must be a positive integer, got {v!r}")
+        if not 0.0 <= float(self.reinit) <= 1.0:
+            raise GenlabError(f"ebm: reinit must be in [0, 1], got {self.reinit!r}")
+        x = torch.from_numpy(data.train)
+        if data.kind == "image":  # [lo, hi] (at least [0, 1]) -> [-1, 1], chains kept in the pixel range
+            lo, hi = min(0.0, float(x.min())), max(1.0, float(x.max()))
+            shift = torch.full((1, *data.shape), (lo + hi) / 2)
+            scale = torch.full((1, *data.shape), (hi - lo) / 2)
+            box_lo, box_hi = -torch.ones_like(shift), torch.ones_like(shift)
+        else:  # standardise; the box is the data's range plus 10% on each side
+            shift = x.mean(0, keepdim=True)
+            std = x.std(0, keepdim=True)
+            scale = torch.where(std > 1e-8, std, torch.ones_like(std))
+            z = (x - shift) / scale
+            z_lo, z_hi = z.min(0, keepdim=True).values, z.max(0, keepdim=True).values
+            margin = 0.1 * (z_hi - z_lo) + 1e-3
+            box_lo, box_hi = z_lo - margin, z_hi + margin
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
+            torch.manual_seed(seed)
+            if data.kind == "image":
+                backbone: nn.Module = EnergyCNN(data.shape[0], self.channels, self.spectral_norm)
+            else:
+                backbone = EnergyMLP(data.dim, self.hidden, self.depth, self.spectral_norm)
+        self.net_ = EnergyNet(backbone, shift.float(), scale.float(), box_lo.float(), box_hi.float())
+        self.replay_ = self._uniform(self.buffer_size, generator)  # (buffer_size, *shape), z units
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net_": self.net_}
+
+    def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, torch.Tensor]:
+        if self.replay_.device != batch.device:
+            self.replay_ = self.replay_.to(batch.device)
+        z_pos = (batch - self.net_.shift) / self.net_.scale  # (B, *shape)
+        # negatives: chains continued from the replay buffer, a share `reinit` restarted from noise
+        idx = torch.randint(len(self.replay_), (len(batch),), device=batch.device)
+        start = self.replay_[idx]
+        fresh = torch.rand(len(batch), device=batch.device) < self.reinit
+        start = torch.where(fresh.view(-1, *[1] * (start.dim() - 1)), self._uniform(len(batch)), start)
+        z_neg = self._langevin(start, self.langevin_steps)
+        self.replay_[idx] = z_neg
+        e_pos, e_neg = self.net_(z_pos), self.net_(z_neg)  # (B,), (B,)
+        cd = e_pos.mean() - e_neg.mean()
+        loss = cd + self.alpha * (e_pos**2 + e_neg**2).mean()
+        ctx.optimize("main", loss)
+        logs = {"loss": loss, "cd": cd, "e_pos": e_pos.mean(), "e_neg": e_neg.mean()}
+        return {k: v.detach() for k, v in logs.items()}
+
+    def on_fit_end(self, data: FitData) -> None:
+        self.replay_ = self.replay_.detach().cpu()
+
+    def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {"replay": self.replay_.detach().cpu().numpy()}, {}
+
+    def _set_extra_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        replay = np.asarray(arrays["replay"], dtype=np.float32)
+        if (
+            replay.ndim != 1 + len(self.shape_)
+            or tuple(replay.shape[1:]) != tuple(self.shape_)
+            or not len(replay)
+        ):
+            raise ValueError(
+                f"replay buffer has shape {replay.shape}, expected (n, {', '.join(map(str, self.shape_))})"
+            )
+        self.replay_ = torch.from_numpy(replay.copy())
+
+    # ------------------------------------------------------------------ Langevin dynamics
+    def _uniform(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        lo, hi = self.net_.lo, self.net_.hi
+        u = torch.rand((n, *lo.shape[1:]), generator=generator, device=lo.device)
+        return lo + (hi - lo) * u
+
+    def _langevin(
+        self, z: torch.Tensor, steps: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """`steps` updates z <- z - step_size * dE/dz + noise * N(0, I), clamped to the box."""
+        lo, hi = self.net_.lo, self.net_.hi
+        with torch.enable_grad():
+            for _ in range(steps):
+                z = z.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(self.net_(z).sum(), z)  # only dE/dz, no parameter grads
+                eps = torch.randn(z.shape, generator=generator, device=z.device)
+                z = torch.minimum(torch.maximum(z - self.step_size * grad + self.noise * eps, lo), hi)
+        return z.detach()
+
+    # ------------------------------------------------------------------ public
+    def energy(self, x: Any) -> np.ndarray:
+        """Energy E(x) of each observation, shape (n,): the density is proportional to exp(-E(x))."""
+        self._check_fitted("energy")
+        x = check_array(x, what="energy input", shape=self.shape_)
+        with torch.no_grad():
+            z = (torch.from_numpy(x) - self.net_.shift) / self.net_.scale
+            return self.net_(z).double().numpy()
+
+    def _sample(self, n: int, seed: int) -> np.ndarray:
+        steps = self.sample_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise GenlabError(f"ebm: sample_steps must be a non-negative integer, got {steps!r}")
+        gen = self.generator(seed)
+        if self.init == "noise":
+            z = self._uniform(n, gen)
+        elif self.init == "buffer":  # continue chains from the saved replay buffer
+            z = self.replay_[torch.randint(len(self.replay_), (n,), generator=gen)]
+        else:
+            raise GenlabError(f"ebm: init must be one of {', '.join(INITS)}, got {self.init!r}")
+        z = self._langevin(z, steps, gen)
+        return (z * self.net_.scale + self.net_.shift).numpy()
+
+    def _no_log_prob_message(self) -> str:
+        from genlab.models import models_with
+
+        return (
+            "ebm has no log_prob: its density exp(-E(x)) / Z is unnormalised (the constant Z is intractable); "
+            f"use model.energy(x) for the energy E(x), or a family with log_prob: {', '.join(models_with('log_prob'))}"
+        )

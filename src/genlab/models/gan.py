@@ -1,0 +1,247 @@
+"""Generative adversarial network (Goodfellow et al. 2014): MLPs for vectors, DCGAN-style convolutional
+networks for images (Radford et al. 2016).
+
+    z ~ N(0, I) --generator--> x_fake        x_real, x_fake --discriminator--> score
+
+Losses (`loss`): "nonsaturating" (the original GAN with the non-saturating generator loss, default),
+"hinge" (Miyato et al. 2018) and "wgan-gp" (Gulrajani et al. 2017, gradient penalty weight
+`gp_weight`). Each training step updates the discriminator `n_critic` times on the batch (fresh noise
+each time; default 5 for wgan-gp, else 1), then the generator once. `spectral_norm` puts spectral
+normalisation on the discriminator's layers. The engine keeps an EMA of the weights, and sampling uses
+the EMA generator, which is smoother than the last iterate.
+
+A GAN has no encoder and no density: `decode` is the generator, `encode` and `log_prob` raise
+`NotSupported`. Vector data is standardised inside the networks (buffers); images are in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genlab.errors import GenlabError
+from genlab.models.base import FitData
+from genlab.models.neural import NeuralModel
+from genlab.models.vae import conv_levels
+
+__all__ = ["GAN", "MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator"]
+
+LOSSES = ("nonsaturating", "hinge", "wgan-gp")
+
+
+# ----------------------------------------------------------------------------- blocks
+def _sn(layer: nn.Module, on: bool) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(layer) if on else layer
+
+
+class MLPGenerator(nn.Module):
+    """(n, latent) -> (n, D) in the data's own units."""
+
+    def __init__(self, latent: int, hidden: tuple[int, ...], dim: int) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        sizes = [latent, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], dim))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z) * self.scale + self.shift
+
+
+class MLPDiscriminator(nn.Module):
+    """(n, D) data -> (n,) scores; standardises its input with the training statistics."""
+
+    def __init__(self, dim: int, hidden: tuple[int, ...], sn: bool) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        sizes = [dim, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [_sn(nn.Linear(a, b), sn), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers, _sn(nn.Linear(sizes[-1], 1), sn))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net((x - self.shift) / self.scale)[:, 0]
+
+
+class ConvGenerator(nn.Module):
+    """(n, latent) -> (n, C, H, W) in [0, 1]: a dense layer to a small map, then stride-2 up-convolutions."""
+
+    def __init__(self, latent: int, channels: tuple[int, ...], shape: tuple[int, ...]) -> None:
+        super().__init__()
+        c, h, w = shape
+        n = conv_levels(h, w, len(channels) - 1)
+        self.start = (channels[n], h >> n, w >> n)
+        self.head = nn.Linear(latent, channels[n] * (h >> n) * (w >> n))
+        layers: list[nn.Module] = [nn.LeakyReLU(0.2)]
+        for i in reversed(range(n)):
+            layers += [
+                nn.ConvTranspose2d(channels[i + 1], channels[i], 4, stride=2, padding=1),
+                nn.LeakyReLU(0.2),
+            ]
+        layers += [nn.Conv2d(channels[0], c, 3, padding=1), nn.Sigmoid()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(self.head(z).view(len(z), *self.start))
+
+
+class ConvDiscriminator(nn.Module):
+    """(n, C, H, W) images -> (n,) scores: stride-2 convolutions, then a dense layer."""
+
+    def __init__(self, shape: tuple[int, ...], channels: tuple[int, ...], sn: bool) -> None:
+        super().__init__()
+        c, h, w = shape
+        n = conv_levels(h, w, len(channels) - 1)
+        layers: list[nn.Module] = [_sn(nn.Conv2d(c, channels[0], 3, padding=1), sn), nn.LeakyReLU(0.2)]
+        for i in range(n):
+            layers += [
+                _sn(nn.Conv2d(channels[i], channels[i + 1], 4, stride=2, padding=1), sn),
+                nn.LeakyReLU(0.2),
+            ]
+        self.net = nn.Sequential(
+            *layers, nn.Flatten(), _sn(nn.Linear(channels[n] * (h >> n) * (w >> n), 1), sn)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x * 2.0 - 1.0)[:, 0]
+
+
+# ----------------------------------------------------------------------------- model
+class GAN(NeuralModel):
+    """GAN; networks chosen from the data's kind (MLP for vectors, DCGAN-style conv for images).
+
+    latent_dim: size of z. hidden: MLP widths (vectors). channels: conv widths per resolution level
+    (images). loss: "nonsaturating", "hinge" or "wgan-gp". n_critic: discriminator updates per step
+    (None: 5 for wgan-gp, else 1). spectral_norm: on the discriminator. gp_weight: wgan-gp penalty.
+    betas: Adam's (beta1, beta2), (0.5, 0.9) as is usual for GANs.
+    """
+
+    name = "gan"
+    log_prob_kind = None
+    default_budget = "60s"
+
+    def __init__(
+        self,
+        latent_dim: int = 32,
+        hidden: tuple[int, ...] = (256, 256),
+        channels: tuple[int, ...] = (64, 128, 256, 256),
+        loss: str = "nonsaturating",
+        n_critic: int | None = None,
+        spectral_norm: bool = False,
+        gp_weight: float = 10.0,
+        betas: tuple[float, float] = (0.5, 0.9),
+        *,
+        lr: float = 2e-4,
+        batch_size: int = 128,
+        warmup_steps: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(lr=lr, batch_size=batch_size, warmup_steps=warmup_steps, **kwargs)
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.channels = channels
+        self.loss = loss
+        self.n_critic = n_critic
+        self.spectral_norm = spectral_norm
+        self.gp_weight = gp_weight
+        self.betas = betas
+
+    # a hyperparameter here, shadowing `GenerativeModel.latent_dim` (a read-only property)
+    latent_dim: int = 32  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------ training hooks
+    def _check_params(self) -> None:
+        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, int) or self.latent_dim < 1:
+            raise GenlabError(f"gan: latent_dim must be a positive integer, got {self.latent_dim!r}")
+        if self.loss not in LOSSES:
+            raise GenlabError(f"gan: loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.n_critic is not None and int(self.n_critic) < 1:
+            raise GenlabError(f"gan: n_critic must be >= 1 or None, got {self.n_critic!r}")
+        if not self.hidden or min(self.hidden) < 1 or not self.channels or min(self.channels) < 1:
+            raise GenlabError(
+                f"gan: hidden and channels need positive sizes, got {self.hidden}, {self.channels}"
+            )
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise GenlabError(f"gan: betas must be two numbers in [0, 1), got {self.betas!r}")
+
+    def build(self, data: FitData, generator: torch.Generator) -> None:
+        self._check_params()
+        latent, sn = int(self.latent_dim), bool(self.spectral_norm)
+        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+            if data.kind == "image":
+                channels = tuple(int(c) for c in self.channels)
+                self.generator_ = ConvGenerator(latent, channels, data.shape)
+                self.discriminator_ = ConvDiscriminator(data.shape, channels, sn)
+            else:
+                hidden = tuple(int(h) for h in self.hidden)
+                self.generator_ = MLPGenerator(latent, hidden, data.dim)
+                self.discriminator_ = MLPDiscriminator(data.dim, hidden, sn)
+                x = torch.from_numpy(data.train).double()
+                for net in (self.generator_, self.discriminator_):
+                    net.shift.copy_(x.mean(0))
+                    net.scale.copy_(x.std(0).clamp_min(1e-6))
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"generator_": self.generator_, "discriminator_": self.discriminator_}
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        betas = (float(self.betas[0]), float(self.betas[1]))
+        return {
+            "d": torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=betas),
+            "g": torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas),
+        }
+
+    def _noise(self, n: int, device: torch.device) -> Tensor:
+        return torch.randn(n, int(self.latent_dim), device=device)  # global RNG, seeded by the engine
+
+    def d_loss(self, real: Tensor) -> Tensor:
+        """Discriminator loss on a real batch and as many fakes; one D forward for both (DDP-friendly)."""
+        n = len(real)
+        with torch.no_grad():
+            fake = self.generator_(self._noise(n, real.device))
+        if self.loss == "wgan-gp":  # interpolates go through the same forward
+            a = torch.rand(n, *([1] * (real.ndim - 1)), device=real.device)
+            mix = (a * real + (1 - a) * fake).requires_grad_(True)
+            scores = self.discriminator_(torch.cat([real, fake, mix]))
+            s_real, s_fake, s_mix = scores.split(n)
+            (grad,) = torch.autograd.grad(s_mix.sum(), mix, create_graph=True)
+            gp = ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+            return s_fake.mean() - s_real.mean() + float(self.gp_weight) * gp
+        s_real, s_fake = self.discriminator_(torch.cat([real, fake])).split(n)
+        if self.loss == "hinge":
+            return F.relu(1.0 - s_real).mean() + F.relu(1.0 + s_fake).mean()
+        return F.softplus(-s_real).mean() + F.softplus(s_fake).mean()
+
+    def g_loss(self, n: int, device: torch.device) -> Tensor:
+        s_fake = self.discriminator_(self.generator_(self._noise(n, device)))
+        if self.loss == "nonsaturating":
+            return F.softplus(-s_fake).mean()
+        return -s_fake.mean()  # hinge and wgan-gp
+
+    def training_step(self, batch: Tensor, ctx: Any) -> dict[str, Tensor]:
+        n_critic = int(self.n_critic) if self.n_critic is not None else (5 if self.loss == "wgan-gp" else 1)
+        for _ in range(n_critic):
+            d = self.d_loss(batch)
+            ctx.optimize("d", d)
+        g = self.g_loss(len(batch), batch.device)
+        ctx.optimize("g", g)
+        return {"d": d.detach(), "g": g.detach()}
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def _decode(self, z: np.ndarray) -> np.ndarray:
+        return torch.cat([self.generator_(c) for c in torch.from_numpy(z).split(4096)]).numpy()
+
+    def _sample(self, n: int, seed: int) -> np.ndarray:
+        z = torch.randn(n, int(self.latent_dim), generator=self.generator(seed))
+        return self._decode(z.numpy())

@@ -1,0 +1,354 @@
+"""Variational autoencoder (Kingma & Welling 2014): MLP networks for vectors, convolutional for images.
+
+    x --encoder--> q(z|x) = N(mu, diag sigma^2) --z--> decoder --> p(x|z)        p(z) = N(0, I)
+
+Likelihood p(x|z) (`likelihood`):
+- "gaussian" (default): a Gaussian with a learned noise sd, per dimension for vectors, per channel for
+  images. The vector encoder standardises its input with the training mean/sd (buffers) and the
+  decoder returns mean and log-sd in the data's own units, so `log_prob` is a density in those units
+  with no extra Jacobian to add. For images it is a density on R^(C*H*W) of the pixel values.
+- "bernoulli" (images in [0, 1] only): each pixel value is the probability of a binary pixel,
+  log p(x|z) = -BCE(logits, x). A proper log-probability only for binary images; for grey levels the
+  usual unnormalised score (no continuous-Bernoulli normaliser): compare it only between Bernoulli VAEs.
+  Measured on `digits` (1500 steps, same settings): Gaussian Frechet distance 5.7, recall 0.75,
+  coverage 0.89, KL 23 nats; Bernoulli 18.4, 0.19, 0.64 and a KL of 3.7 nats (the posterior nearly
+  collapses), hence the Gaussian default.
+`sample` of vectors draws from p(x|z); `sample`/`decode` of images return the decoder mean (Gaussian
+mean clipped to [0, 1], or Bernoulli probabilities), not pixel noise.
+
+Training maximises the ELBO with a KL warm-up against posterior collapse: the KL weight ramps from 0 to
+`beta` over `kl_warmup_steps` (or over the first half of the budget, if that is shorter), with optional
+free bits (a floor of `free_bits` nats per latent dimension on the batch-mean KL).
+`log_prob` is the importance-weighted bound (IWAE, Burda et al. 2016) with `iwae_k` samples: a lower
+bound on log p(x) that tightens as k grows. `latent_sampler="gmm"` samples latents from a Gaussian
+mixture fitted after training to the encoded training set (ex-post density estimation, Ghosh et al.
+2020) instead of the prior; it is the default because it measured better (see `latent_sampler`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genlab.errors import GenlabError
+from genlab.models.base import FitData
+from genlab.models.neural import NeuralModel
+
+__all__ = ["VAE", "MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "conv_levels"]
+
+LIKELIHOODS = ("gaussian", "bernoulli")
+SAMPLERS = ("prior", "gmm")
+LOG_2PI = math.log(2 * math.pi)
+
+
+# ----------------------------------------------------------------------------- blocks
+def mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.SiLU())
+    return nn.Sequential(*layers)
+
+
+def conv_levels(h: int, w: int, max_levels: int = 3) -> int:
+    """How many stride-2 halvings keep both sides even and at least 4: 8x8 -> 1, 28x28 -> 2, 32x32 -> 3."""
+    n = 0
+    while n < max_levels and h % 2 == 0 and w % 2 == 0 and h // 2 >= 4 and w // 2 >= 4:
+        h, w, n = h // 2, w // 2, n + 1
+    return n
+
+
+class MLPEncoder(nn.Module):
+    """(n, D) data -> (mu, logvar), each (n, latent). Standardises with the training statistics."""
+
+    def __init__(self, dim: int, hidden: tuple[int, ...], latent: int) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        self.net = mlp([dim, *hidden, 2 * latent])
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.net((x - self.shift) / self.scale)
+        mu, logvar = h.chunk(2, dim=-1)
+        return mu, logvar.clamp(-12.0, 8.0)
+
+
+class MLPDecoder(nn.Module):
+    """(n, latent) -> Gaussian mean and log-sd (n, D), in the data's own units."""
+
+    def __init__(self, dim: int, hidden: tuple[int, ...], latent: int) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        self.net = mlp([latent, *reversed(hidden), dim])
+        # learned noise, in standardised units; it starts well below the data's sd so that the decoder
+        # has to explain the data through z from the first step (an sd near 1 is the collapsed solution)
+        self.log_sd = nn.Parameter(torch.full((dim,), -1.5))
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        loc = self.net(z) * self.scale + self.shift
+        log_sd = self.log_sd.clamp(-7.0, 3.0) + torch.log(self.scale)
+        return loc, log_sd.expand_as(loc)
+
+
+class ConvEncoder(nn.Module):
+    """(n, C, H, W) images -> (mu, logvar). Stride-2 convolutions halve the side `levels` times."""
+
+    def __init__(self, shape: tuple[int, ...], channels: tuple[int, ...], latent: int) -> None:
+        super().__init__()
+        c, h, w = shape
+        n = conv_levels(h, w, len(channels) - 1)
+        layers: list[nn.Module] = [nn.Conv2d(c, channels[0], 3, padding=1), nn.SiLU()]
+        for i in range(n):
+            layers += [nn.Conv2d(channels[i], channels[i + 1], 4, stride=2, padding=1), nn.SiLU()]
+        self.conv = nn.Sequential(*layers)
+        self.head = nn.Linear(channels[n] * (h >> n) * (w >> n), 2 * latent)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.conv(x * 2.0 - 1.0).flatten(1)  # pixels [0, 1] -> [-1, 1]
+        mu, logvar = self.head(h).chunk(2, dim=-1)
+        return mu, logvar.clamp(-12.0, 8.0)
+
+
+class ConvDecoder(nn.Module):
+    """(n, latent) -> logits (Bernoulli) or mean (Gaussian) images (n, C, H, W), and the log-sd."""
+
+    def __init__(self, shape: tuple[int, ...], channels: tuple[int, ...], latent: int) -> None:
+        super().__init__()
+        c, h, w = shape
+        n = conv_levels(h, w, len(channels) - 1)
+        self.start = (channels[n], h >> n, w >> n)
+        self.head = nn.Linear(latent, channels[n] * (h >> n) * (w >> n))
+        layers: list[nn.Module] = [nn.SiLU()]
+        for i in reversed(range(n)):
+            layers += [nn.ConvTranspose2d(channels[i + 1], channels[i], 4, stride=2, padding=1), nn.SiLU()]
+        layers.append(nn.Conv2d(channels[0], c, 3, padding=1))
+        self.deconv = nn.Sequential(*layers)
+        self.log_sd = nn.Parameter(torch.full((c, 1, 1), -1.0))  # used by the Gaussian likelihood only
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        out = self.deconv(self.head(z).view(len(z), *self.start))
+        return out, self.log_sd.clamp(-7.0, 2.0).expand_as(out)
+
+
+# ----------------------------------------------------------------------------- model
+class VAE(NeuralModel):
+    """Variational autoencoder; networks chosen from the data's kind (MLP for vectors, conv for images).
+
+    latent_dim: size of z (2 works, for plotting). hidden: MLP widths (vectors). channels: conv widths
+    per resolution level (images). beta: weight of the KL term (beta-VAE). likelihood: "gaussian"
+    or "bernoulli" (images only).
+    kl_warmup_steps, free_bits: guards against posterior collapse. iwae_k: importance samples of
+    `log_prob`. latent_sampler: "gmm" (default) or "prior"; gmm_components: its mixture size.
+    """
+
+    name = "vae"
+    log_prob_kind = "lower_bound"
+    log_prob_note = (
+        "IWAE lower bound on the natural-log density in the data's own units (Gaussian likelihood); with "
+        "likelihood='bernoulli' on images, a bound on the Bernoulli score of [0, 1] pixel values"
+    )
+    default_budget = "60s"
+
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        hidden: tuple[int, ...] = (256, 256),
+        channels: tuple[int, ...] = (32, 64, 128, 128),
+        beta: float = 1.0,
+        likelihood: str = "gaussian",
+        kl_warmup_steps: int = 1000,
+        free_bits: float = 0.0,
+        iwae_k: int = 100,
+        latent_sampler: str = "gmm",
+        gmm_components: int = 10,
+        *,
+        lr: float = 2e-3,
+        batch_size: int = 128,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(lr=lr, batch_size=batch_size, **kwargs)
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.channels = channels
+        self.beta = beta
+        self.likelihood = likelihood
+        self.kl_warmup_steps = kl_warmup_steps
+        self.free_bits = free_bits
+        self.iwae_k = iwae_k
+        self.latent_sampler = latent_sampler
+        self.gmm_components = gmm_components
+
+    # a hyperparameter here, shadowing `GenerativeModel.latent_dim` (a read-only property)
+    latent_dim: int = 16  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------ training hooks
+    def _check_params(self, kind: str) -> None:
+        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, int) or self.latent_dim < 1:
+            raise GenlabError(f"vae: latent_dim must be a positive integer, got {self.latent_dim!r}")
+        if self.likelihood not in LIKELIHOODS:
+            raise GenlabError(
+                f"vae: likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
+            )
+        if self.likelihood == "bernoulli" and kind != "image":
+            raise GenlabError(
+                "vae: likelihood='bernoulli' needs images with values in [0, 1]; use 'gaussian'"
+            )
+        if self.latent_sampler not in SAMPLERS:
+            raise GenlabError(
+                f"vae: latent_sampler must be one of {', '.join(SAMPLERS)}, got {self.latent_sampler!r}"
+            )
+        if not self.hidden or min(self.hidden) < 1 or not self.channels or min(self.channels) < 1:
+            raise GenlabError(
+                f"vae: hidden and channels need positive sizes, got {self.hidden}, {self.channels}"
+            )
+        if self.beta < 0 or self.free_bits < 0 or int(self.iwae_k) < 1 or int(self.gmm_components) < 1:
+            raise GenlabError("vae: beta and free_bits must be >= 0, iwae_k and gmm_components >= 1")
+
+    def build(self, data: FitData, generator: torch.Generator) -> None:
+        self._check_params(data.kind)
+        self.lik_ = self.likelihood
+        latent, hidden = int(self.latent_dim), tuple(int(h) for h in self.hidden)
+        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+            if data.kind == "image":
+                channels = tuple(int(c) for c in self.channels)
+                self.encoder_ = ConvEncoder(data.shape, channels, latent)
+                self.decoder_ = ConvDecoder(data.shape, channels, latent)
+            else:
+                self.encoder_ = MLPEncoder(data.dim, hidden, latent)
+                self.decoder_ = MLPDecoder(data.dim, hidden, latent)
+                x = torch.from_numpy(data.train).double()
+                for net in (self.encoder_, self.decoder_):
+                    net.shift.copy_(x.mean(0))
+                    net.scale.copy_(x.std(0).clamp_min(1e-6))
+        self.gmm_seed_ = int(torch.randint(2**31 - 1, (1,), generator=generator))
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"encoder_": self.encoder_, "decoder_": self.decoder_}
+
+    def _log_lik(self, x: Tensor, out: tuple[Tensor, Tensor]) -> Tensor:
+        """log p(x|z) summed over dimensions: x (n, *shape) -> (n,)."""
+        loc, log_sd = out
+        if self.lik_ == "bernoulli":
+            return -F.binary_cross_entropy_with_logits(loc, x, reduction="none").flatten(1).sum(1)
+        ll = -0.5 * ((x - loc) / log_sd.exp()) ** 2 - log_sd - 0.5 * LOG_2PI
+        return ll.flatten(1).sum(1)
+
+    def _terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Reconstruction log-likelihood (n,) and KL per latent dimension (n, latent), one z per x."""
+        mu, logvar = self.encoder_(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        rec = self._log_lik(x, self.decoder_(z))
+        kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
+        return rec, kl
+
+    def training_step(self, batch: Tensor, ctx: Any) -> dict[str, Tensor]:
+        rec, kl = self._terms(batch)
+        # KL warm-up: 0 -> beta over kl_warmup_steps, or over the first half of the budget if shorter
+        ramp = max(ctx.step / max(int(self.kl_warmup_steps), 1), 2.0 * ctx.fraction)
+        weight = float(self.beta) * min(1.0, ramp)
+        kl_dim = kl.mean(0)  # (latent,)
+        if self.free_bits > 0:
+            kl_dim = kl_dim.clamp_min(float(self.free_bits))
+        loss = -rec.mean() + weight * kl_dim.sum()
+        ctx.optimize("main", loss)
+        return {"loss": loss.detach(), "rec": -rec.mean().detach(), "kl": kl.sum(1).mean().detach()}
+
+    def validation_loss(self, batch: Tensor) -> Tensor:
+        rec, kl = self._terms(batch)
+        return (kl.sum(1) - rec).mean()  # negative ELBO (beta = 1), nats per observation
+
+    def on_fit_end(self, data: FitData) -> None:
+        self.gmm_ = None
+        if self.latent_sampler == "gmm":
+            self.gmm_ = self._fit_latent_gmm(data.train)
+
+    def _fit_latent_gmm(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Ex-post density estimation: a full-covariance GMM on the posterior means of the training set."""
+        from sklearn.mixture import GaussianMixture
+
+        z = self._encode(x[:20000]).astype(np.float64)
+        k = min(int(self.gmm_components), len(z))
+        gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-5, random_state=self.gmm_seed_).fit(z)
+        return {
+            "weights": gm.weights_.astype(np.float32),
+            "means": gm.means_.astype(np.float32),
+            "chol": np.linalg.cholesky(gm.covariances_).astype(np.float32),
+        }
+
+    # ------------------------------------------------------------------ state
+    def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {f"gmm.{k}": v for k, v in (self.gmm_ or {}).items()}
+        return arrays, {"likelihood": self.lik_, "gmm_seed": self.gmm_seed_}
+
+    def _set_extra_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.lik_ = meta["likelihood"]
+        self.gmm_seed_ = int(meta["gmm_seed"])
+        gmm = {k[len("gmm.") :]: np.asarray(v) for k, v in arrays.items() if k.startswith("gmm.")}
+        if self.latent_sampler == "gmm" and set(gmm) != {"weights", "means", "chol"}:
+            raise KeyError("the latent GMM (gmm.weights, gmm.means, gmm.chol)")
+        self.gmm_ = gmm or None
+
+    # ------------------------------------------------------------------ inference
+    def _latents(self, n: int, g: torch.Generator) -> Tensor:
+        d = int(self.latent_dim)
+        if self.gmm_ is None:
+            return torch.randn(n, d, generator=g)
+        w = torch.from_numpy(self.gmm_["weights"]).double()
+        k = torch.multinomial(w, n, replacement=True, generator=g)  # (n,)
+        eps = torch.randn(n, d, 1, generator=g)
+        means, chol = torch.from_numpy(self.gmm_["means"]), torch.from_numpy(self.gmm_["chol"])
+        return means[k] + (chol[k] @ eps)[..., 0]
+
+    @torch.no_grad()
+    def _decode_mean(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        loc, log_sd = self.decoder_(z)
+        if self.kind_ == "image":
+            loc = torch.sigmoid(loc) if self.lik_ == "bernoulli" else loc.clamp(0.0, 1.0)
+        return loc, log_sd
+
+    def _sample(self, n: int, seed: int) -> np.ndarray:
+        g = self.generator(seed)
+        out = []
+        for i in range(0, n, 4096):
+            z = self._latents(min(4096, n - i), g)
+            loc, log_sd = self._decode_mean(z)
+            if self.kind_ == "vector":  # a draw from p(x|z); images keep the mean
+                loc = loc + log_sd.exp() * torch.randn(loc.shape, generator=g)
+            out.append(loc)
+        return torch.cat(out).numpy()
+
+    def _decode(self, z: np.ndarray) -> np.ndarray:
+        return torch.cat([self._decode_mean(c)[0] for c in torch.from_numpy(z).split(4096)]).numpy()
+
+    @torch.no_grad()
+    def _encode(self, x: np.ndarray) -> np.ndarray:
+        return torch.cat([self.encoder_(c)[0] for c in torch.from_numpy(x).split(4096)]).numpy()
+
+    @torch.no_grad()
+    def _log_prob(self, x: np.ndarray, k: int | None = None, seed: int = 0) -> np.ndarray:
+        """IWAE bound: log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x); fixed noise (seed 0)."""
+        k = int(k or self.iwae_k)
+        g = self.generator(seed)
+        t = torch.from_numpy(x)
+        chunk = max(1, 8192 // k)
+        out = []
+        for xb in t.split(chunk):
+            n = len(xb)
+            mu, logvar = self.encoder_(xb)  # (n, d)
+            sd = (0.5 * logvar).exp()
+            eps = torch.randn((k, *mu.shape), generator=g)  # (k, n, d)
+            z = mu + sd * eps
+            log_q = (-0.5 * eps**2 - torch.log(sd) - 0.5 * LOG_2PI).sum(-1)  # (k, n)
+            log_pz = (-0.5 * z**2 - 0.5 * LOG_2PI).sum(-1)
+            xr = xb.unsqueeze(0).expand(k, *xb.shape).reshape(k * n, *xb.shape[1:])
+            log_px = self._log_lik(xr, self.decoder_(z.reshape(k * n, -1))).view(k, n)
+            out.append(torch.logsumexp(log_px + log_pz - log_q, 0) - math.log(k))
+        return torch.cat(out).double().numpy()

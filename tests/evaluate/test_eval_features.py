@@ -1,0 +1,105 @@
+"""Feature spaces: standardised vectors, pixels, a seeded random CNN, user networks, and the trained,
+cached image extractor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import genlab
+from genlab.errors import DataError, GenlabError
+from genlab.evaluate.features import make_extractor
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return genlab.load_dataset("digits")
+
+
+def test_vectors_auto_are_standardised_with_training_statistics():
+    ds = genlab.load_dataset("wine")
+    ext = make_extractor("auto", ds)
+    f = ext(ds.train)
+    assert ext.info["kind"] == "standardised" and f.shape == (len(ds.train), 13)
+    np.testing.assert_allclose(f.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(f.std(0), 1, atol=1e-3)
+    g = ext(ds.test)  # the test split uses the training statistics, not its own
+    np.testing.assert_allclose(g, (ds.test - ds.train.mean(0)) / ds.train.std(0), rtol=1e-3, atol=1e-3)
+
+
+def test_pixels_are_the_flattened_observations(digits):
+    ext = make_extractor("pixels", digits)
+    np.testing.assert_array_equal(ext(digits.test[:5]), digits.test[:5].reshape(5, 64))
+    assert ext.info == {"kind": "pixels", "dim": 64}
+
+
+def test_random_cnn_is_seeded_and_needs_images(digits):
+    a = make_extractor("random", digits)(digits.test[:20])
+    b = make_extractor("random", digits)(digits.test[:20])
+    assert a.shape == (20, 64) and np.array_equal(a, b)
+    assert a.std() > 0.1
+    with pytest.raises(GenlabError, match="needs image data"):
+        make_extractor("random", genlab.load_dataset("moons", n=100))
+
+
+def test_auto_image_features_train_a_classifier_and_cache_it(digits, tmp_path):
+    ext = make_extractor("auto", digits, steps=70)
+    info = ext.info
+    assert info["kind"] == "cnn-classifier" and info["dim"] == 64 and info["cached"] is False
+    assert info["quality"]["test_accuracy"] > 0.85  # learned features that separate digit classes
+    files = sorted(p.suffix for p in (tmp_path / "cache" / "extractors").iterdir())
+    assert files == [".json", ".safetensors"]
+    again = make_extractor("auto", digits, steps=70)
+    assert again.info["cached"] is True and again.info["quality"] == info["quality"]
+    np.testing.assert_array_equal(ext(digits.test[:50]), again(digits.test[:50]))
+
+    weights = next((tmp_path / "cache" / "extractors").glob("*.safetensors"))
+    weights.write_bytes(b"not a safetensors file")  # a damaged cache is rebuilt, not an error
+    rebuilt = make_extractor("auto", digits, steps=70)
+    assert rebuilt.info["cached"] is False
+    # training is deterministic: the retrained network gives the very same features
+    np.testing.assert_array_equal(ext(digits.test[:50]), rebuilt(digits.test[:50]))
+
+
+def test_unlabelled_images_get_an_autoencoder(digits):
+    class Unlabelled:  # a data set without labels
+        kind, train, test, fingerprint = "image", digits.train, digits.test, "unlabelled-digits"
+
+    ext = make_extractor("auto", Unlabelled(), steps=100)
+    assert ext.info["kind"] == "cnn-autoencoder"
+    q = ext.info["quality"]
+    assert 0 < q["test_mse"] < 0.07 and q["test_r2"] > 0.1  # clearly better than predicting the mean image
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.script, deprecated in torch 2.10+
+def test_user_networks_torchscript_and_module(digits, tmp_path):
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 7))
+    ext = make_extractor(net, digits)
+    assert ext.info["kind"] == "module" and ext.info["dim"] == 7
+    with torch.no_grad():
+        want = net(torch.from_numpy(digits.test[:9])).numpy()
+    np.testing.assert_allclose(ext(digits.test[:9]), want, rtol=1e-6)  # used as given, not standardised
+
+    path = tmp_path / "net.pt"
+    torch.jit.script(net).save(str(path))
+    ts = make_extractor(str(path), digits)
+    assert ts.info["kind"] == "torchscript" and ts.info["dim"] == 7
+    np.testing.assert_allclose(ts(digits.test[:9]), want, rtol=1e-6)
+
+
+def test_bad_feature_choices_are_named(digits, tmp_path):
+    with pytest.raises(GenlabError, match="no such file"):
+        make_extractor(str(tmp_path / "missing.pt"), digits)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x80\x04junk")
+    with pytest.raises(DataError, match="not a TorchScript module"):
+        make_extractor(junk, digits)
+    with pytest.raises(GenlabError, match="failed on input"):  # a network that does not accept 1x8x8 images
+        make_extractor(nn.Linear(3, 2), digits)
