@@ -24,6 +24,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -159,7 +160,12 @@ def main() -> None:
 
     import torch
 
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import markdown_table, write_results
+
     sizes = (2_000, 512, 10_000) if args.quick else (10_000, 2_048, 70_000)
+    rows: list[list] = []
+    payload: dict = {}
     print(f"cpu cores {os.cpu_count()}, torch threads {torch.get_num_threads()}, torch {torch.__version__}")
 
     if "prdc" in args.only:
@@ -172,6 +178,17 @@ def main() -> None:
             f"(target <= 1e-6)",
             flush=True,
         )
+        payload["prdc"] = p
+        rows.append(
+            [
+                f"precision/recall/density/coverage, {p['n']:,} vs {p['n']:,} x {p['d']}-d",
+                f"{p['genlab_s']:.2f}s",
+                f"prdc {p['prdc_s']:.2f}s",
+                f"{p['ratio']:.1f}x faster",
+                ">= 3x",
+                "PASS" if ok else "FAIL",
+            ]
+        )
 
     if "fd" in args.only:
         f = bench_fd(5_000, sizes[1])
@@ -181,6 +198,17 @@ def main() -> None:
             f"{f['moments_s']:.2f}s for both): eigen {f['genlab_s']:.2f}s, sqrtm {f['sqrtm_s']:.2f}s -> "
             f"{f['ratio']:.1f}x faster (target >= 3x); relative difference {f['rel_diff']:.1e}",
             flush=True,
+        )
+        payload["fd"] = f
+        rows.append(
+            [
+                f"Frechet distance, {f['d']}-d",
+                f"{f['genlab_s']:.2f}s",
+                f"sqrtm {f['sqrtm_s']:.2f}s",
+                f"{f['ratio']:.1f}x faster",
+                ">= 3x",
+                "PASS" if ok else "FAIL",
+            ]
         )
 
     if "memory" in args.only:
@@ -193,6 +221,20 @@ def main() -> None:
             f"verdicts rule1={m['rule1']}, rule2={m['rule2']}",
             flush=True,
         )
+        payload["memory"] = m
+        rows.append(
+            [
+                f"full evaluation, {m['n']:,} vs {m['n']:,} x {m['d']}-d",
+                f"{m['seconds']:.0f}s",
+                "–",
+                f"peak {m['peak_mb']:.0f} MB",
+                "<= 2048 MB",
+                "PASS" if ok else "FAIL",
+            ]
+        )
+
+    table = markdown_table(["measurement", "genlab", "reference", "result", "target", "verdict"], rows)
+    write_results("eval_speed_quick" if args.quick else "eval_speed", payload, table)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-import genlab
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import markdown_table, write_results  # noqa: E402
+
+import genlab  # noqa: E402
 
 # (family, dataset, hyperparameters, steps, target gap in nats or None)
 TOY_RUNS = [
@@ -44,7 +49,7 @@ def timed_fit(model, data, steps: int, seed: int):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def toy_run(family: str, dataset: str, params: dict, steps: int, target: float | None, seed: int) -> None:
+def toy_run(family: str, dataset: str, params: dict, steps: int, target: float | None, seed: int) -> dict:
     ds = genlab.load_dataset(dataset, seed=seed)
     model = genlab.make_model(family, **params)
     wall, cpu = timed_fit(model, ds, steps, seed)
@@ -59,9 +64,19 @@ def toy_run(family: str, dataset: str, params: dict, steps: int, target: float |
         f"KL {kl:.4f} +- {se:.4f} nats  wall {wall:6.1f}s  cpu {cpu:6.1f}s{verdict}",
         flush=True,
     )
+    return {
+        "family": family,
+        "data": dataset,
+        "steps": steps,
+        "kl_nats": kl,
+        "kl_se": se,
+        "target": target,
+        "wall_s": wall,
+        "cpu_s": cpu,
+    }
 
 
-def digits_run(family: str, params: dict, steps: int, seed: int) -> None:
+def digits_run(family: str, params: dict, steps: int, seed: int) -> dict:
     ds = genlab.load_dataset("digits", seed=seed)
     model = genlab.make_model(family, **params)
     wall, cpu = timed_fit(model, ds, steps, seed)
@@ -78,6 +93,15 @@ def digits_run(family: str, params: dict, steps: int, seed: int) -> None:
         f"64 samples {time.perf_counter() - t:.1f}s",
         flush=True,
     )
+    return {
+        "family": family,
+        "data": "digits",
+        "steps": steps,
+        "bits_per_dim_test": float(test.mean()),
+        "bits_per_dim_train": float(train.mean()),
+        "wall_s": wall,
+        "cpu_s": cpu,
+    }
 
 
 def main() -> None:
@@ -94,12 +118,31 @@ def main() -> None:
     print(
         f"genlab {genlab.__version__}, torch {torch.__version__}, {args.threads} thread(s), seed {args.seed}"
     )
+    rows = []
     for family, dataset, params, steps, target in TOY_RUNS:
         if args.only in (None, family):
-            toy_run(family, dataset, params, max(1, int(steps * scale)), target, args.seed)
+            rows.append(toy_run(family, dataset, params, max(1, int(steps * scale)), target, args.seed))
     for family, params, steps in DIGITS_RUNS:
         if args.only in (None, family):
-            digits_run(family, params, max(1, int(steps * scale)), args.seed)
+            rows.append(digits_run(family, params, max(1, int(steps * scale)), args.seed))
+    table = markdown_table(
+        ["family", "data", "steps", "result", "target", "CPU s", "wall s"],
+        [
+            [
+                r["family"],
+                r["data"],
+                r["steps"],
+                f"KL {r['kl_nats']:.3f} ± {r['kl_se']:.3f} nats"
+                if "kl_nats" in r
+                else f"{r['bits_per_dim_test']:.3f} bits/dim (train {r['bits_per_dim_train']:.3f})",
+                "–" if r.get("target") is None else f"<= {r['target']}",
+                f"{r['cpu_s']:.0f}",
+                f"{r['wall_s']:.0f}",
+            ]
+            for r in rows
+        ],
+    )
+    write_results("exact_likelihood_quick" if args.quick else "exact_likelihood", {"rows": rows}, table)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ def main() -> int:
         "peers": ["--scale", str(args.scale), "--fashion", args.fashion, *fashion_n],
         "eval_speed": ["--quick"] if quick else [],
         "trainer_overhead": [],
-        "sampling_speed": ["--scale", str(args.scale)],
-        "exact_likelihood": ["--scale", str(args.scale)],
+        "sampling_speed": ["--quick"] if quick else [],
+        "exact_likelihood": ["--quick"] if quick else [],
     }
     failed = []
     for name, extra in scripts.items():

@@ -10,6 +10,10 @@ each time; default 5 for wgan-gp, else 1), then the generator once. `spectral_no
 normalisation on the discriminator's layers. The engine keeps an EMA of the weights, and sampling uses
 the EMA generator, which is smoother than the last iterate.
 
+Defaults measured here (seed 0): lr 1e-3 rather than DCGAN's 2e-4. On `8gaussians` (3000 steps) lr 2e-4
+collapsed onto one mode (5% of samples within 3 sd of a mode) while 1e-3 covered all 8 (96%); on
+`digits` (1500 steps) Frechet distance 4.5 vs 11.4, recall 0.91 vs 0.68.
+
 A GAN has no encoder and no density: `decode` is the generator, `encode` and `log_prob` raise
 `NotSupported`. Vector data is standardised inside the networks (buffers); images are in [0, 1].
 """
@@ -140,7 +144,7 @@ class GAN(NeuralModel):
         gp_weight: float = 10.0,
         betas: tuple[float, float] = (0.5, 0.9),
         *,
-        lr: float = 2e-4,
+        lr: float = 1e-3,
         batch_size: int = 128,
         warmup_steps: int = 0,
         **kwargs: Any,
