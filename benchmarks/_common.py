@@ -48,7 +48,7 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_results(name: str, payload: dict[str, Any], markdown: str) -> None:
+def write_results(name: str, payload: dict[str, Any], markdown: str, *, quiet: bool = False) -> None:
     """benchmarks/results/NAME.json and NAME.md; the markdown table is printed last."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"machine": machine(), **payload}
@@ -56,4 +56,5 @@ def write_results(name: str, payload: dict[str, Any], markdown: str) -> None:
     m = payload["machine"]
     header = f"_{m['date']}, {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads); `{m['command']}`_\n\n"
     (RESULTS / f"{name}.md").write_text(header + markdown + "\n")
-    print(header + markdown)
+    if not quiet:
+        print(header + markdown)

@@ -228,6 +228,7 @@ def main() -> None:
                 row = {"family": family, "error": f"{type(e).__name__}: {e}"}
             row["data"] = name
             rows.append(row)
+            write_results("peers", {"scale": args.scale, "rows": rows}, table(rows), quiet=True)  # partial
     write_results("peers", {"scale": args.scale, "rows": rows}, table(rows))
 
 

@@ -160,6 +160,7 @@ def main() -> None:
                 row = {"family": family, "error": f"{type(e).__name__}: {e}"}
             row["data"] = name
             rows.append(row)
+            write_results(args.out, {"scale": args.scale, "rows": rows}, table(rows), quiet=True)  # partial
     write_results(args.out, {"scale": args.scale, "rows": rows}, table(rows))
 
 

@@ -52,7 +52,7 @@ class Toy(NeuralModel):
     def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, torch.Tensor]:
         if ctx.step == self.poison_step:
             with torch.no_grad():
-                self.net_.module[0].weight.fill_(float("nan"))
+                getattr(self.net_, "module", self.net_)[0].weight.fill_(float("nan"))
         noise = 0.01 * torch.randn_like(batch)  # uses the global RNG, like a real family
         loss = ((self.net_(batch + noise) - batch) ** 2).mean()
         w = self.w_(torch.ones(1, 1))[0, 0]

@@ -94,7 +94,8 @@ class Flow(NeuralModel):
     """A normalizing flow from zuko: `arch` is "nsf" (neural spline, default), "maf" or "realnvp".
 
     `transforms` flow layers, each with an MLP of `hidden` sizes; `bins` spline bins (nsf); `passes`
-    is zuko's number of inverse passes (None: fully autoregressive, 2: coupling; ignored by realnvp).
+    is zuko's number of inverse passes (1 per dimension is fully autoregressive, 2 is coupling; None: fully
+    autoregressive up to 64 dimensions, coupling above, so sampling large images stays fast; ignored by realnvp).
     Images are flattened, dequantised over `levels` grid levels (None: inferred from the training data;
     continuous images in [0, 1] are used as they are) and logit-transformed with squeeze `alpha`.
     `latent_dim` is the data dimension: `encode` maps to the Gaussian base space, `decode` inverts it
@@ -162,8 +163,10 @@ class Flow(NeuralModel):
         self.levels_ = self.data_meta_["levels"]
 
         kwargs: dict[str, Any] = {"transforms": int(self.transforms), "hidden_features": tuple(self.hidden)}
-        if self.arch != "realnvp":
-            kwargs["passes"] = self.passes
+        if (
+            self.arch != "realnvp"
+        ):  # auto: fully autoregressive up to 64-d, coupling above (D-pass inverses are slow)
+            kwargs["passes"] = self.passes if self.passes is not None else (None if d <= 64 else 2)
         if self.arch == "nsf":
             kwargs["bins"] = int(self.bins)
         with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
@@ -200,8 +203,10 @@ class Flow(NeuralModel):
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def _batched(self, fn: Any, a: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    def _batched(self, fn: Any, a: np.ndarray) -> np.ndarray:
         t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).flatten(1)
+        # the spline networks' outputs grow with D * bins per row: keep a chunk to ~2^20 input values
+        chunk = max(16, min(8192, 2**20 // t.shape[1]))
         return torch.cat([fn(t[i : i + chunk]) for i in range(0, len(t), chunk)]).numpy()
 
     def _log_prob(self, x: np.ndarray) -> np.ndarray:

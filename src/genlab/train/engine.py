@@ -154,9 +154,17 @@ class _Loop:
         self.originals: dict[str, nn.Module] = dict(model.modules())
         if not self.originals:
             raise GenlabError(f"{model.name}.modules() returned no networks")
+        # On one device at plain 32-bit precision Fabric's module wrapper does nothing but add Python
+        # work to every call (input/output conversion, backward hooks), so the networks are only moved.
+        from lightning.fabric.plugins.precision import Precision
+        from lightning.fabric.strategies import SingleDeviceStrategy
+
+        plain = (
+            isinstance(fabric.strategy, SingleDeviceStrategy) and type(fabric.strategy.precision) is Precision
+        )
         self.wrapped = {}
         for attr, module in self.originals.items():
-            self.wrapped[attr] = fabric.setup_module(module)
+            self.wrapped[attr] = fabric.to_device(module) if plain else fabric.setup_module(module)
             setattr(model, attr, self.wrapped[attr])
         self.optimizers = dict(model.configure_optimizers())
         if not self.optimizers:
@@ -250,10 +258,9 @@ class _Loop:
         norm = self.fabric.clip_gradients(
             self._clip_module, opt, max_norm=float(clip) if clip else float("inf"), error_if_nonfinite=False
         )
-        # after DDP's all-reduce the gradient norm is the same on every rank, so all ranks agree to skip
-        finite = (
-            torch.isfinite(norm) if self.world > 1 else torch.isfinite(norm) & torch.isfinite(loss.detach())
-        )
+        # after DDP's all-reduce the gradient norm is the same on every rank, so all ranks agree to skip;
+        # on one process a non-finite loss counts too (norm + loss is finite iff both are)
+        finite = torch.isfinite(norm if self.world > 1 else norm + loss.detach())
         if not bool(finite):
             opt.zero_grad(set_to_none=True)
             ctx.bad = True
