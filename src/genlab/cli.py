@@ -146,7 +146,14 @@ def fit(
     from genlab import runs
 
     if resume is not None:
-        _resume(resume, devices=devices, accelerator=accelerator, strategy=strategy, precision=precision)
+        _resume(
+            resume,
+            evaluate=evaluate,
+            devices=devices,
+            accelerator=accelerator,
+            strategy=strategy,
+            precision=precision,
+        )
         return
     if data is None or model is None:
         raise GenlabError("fit needs DATA and --model (or --resume RUN)")
@@ -232,7 +239,7 @@ def _do_fit(
         _evaluate_run(run_dir, n=None, features="auto", json_out=None)
 
 
-def _resume(run_dir: Path, **fabric: Any) -> None:
+def _resume(run_dir: Path, *, evaluate: bool = True, **fabric: Any) -> None:
     from genlab import runs
     from genlab.models import make_model
 
@@ -260,7 +267,7 @@ def _resume(run_dir: Path, **fabric: Any) -> None:
         seed=info.get("seed", 0),
         fabric=fabric,
         resume=True,
-        evaluate=True,
+        evaluate=evaluate,
     )
 
 
