@@ -25,7 +25,7 @@ from zuko.nn import MaskedMLP
 
 from genlab.errors import DataError, GenlabError, NotSupported
 from genlab.models.base import FitData, check_array
-from genlab.models.neural import NeuralModel
+from genlab.models.neural import NeuralModel, seeded_init
 
 __all__ = ["Autoregressive", "MADEMixture", "PixelCNN", "infer_levels"]
 
@@ -278,8 +278,7 @@ class Autoregressive(NeuralModel):
             self.data_meta_["levels"], self.data_meta_["rounding"] = levels, rounding
         self.levels_, self.rounding_ = self.data_meta_["levels"], self.data_meta_["rounding"]
 
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        with seeded_init(generator):
             if image:
                 if len(data.shape) != 3:
                     raise DataError(f"autoregressive: images must be (C, H, W), got shape {data.shape}")

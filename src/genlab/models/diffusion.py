@@ -23,7 +23,7 @@ from torch import nn
 
 from genlab.errors import DataError, GenlabError, NotSupported
 from genlab.models.base import FitData
-from genlab.models.neural import NeuralModel
+from genlab.models.neural import NeuralModel, seeded_init
 from genlab.models.samplers import SAMPLERS, ddim_invert, make_scheduler, run_sampler, schedule_config
 
 __all__ = ["Diffusion", "MLPDenoiser", "UNet", "timestep_embedding"]
@@ -236,9 +236,7 @@ class Diffusion(NeuralModel):
             clip = max(2.0, 1.5 * float(((x - shift) / scale).abs().max()))  # far outside the data
         # fix the schedule once, at fit time: sampling uses this, whatever set_params does later
         self.schedule_ = schedule_config(self.timesteps, self.schedule, self.prediction, clip=clip)
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-            torch.manual_seed(seed)
+        with seeded_init(generator, high=2**31 - 1):
             if data.kind == "image":
                 backbone: nn.Module = UNet(data.shape[0], self.channels, tuple(self.channel_mult))
             else:

@@ -20,7 +20,7 @@ from torch import nn
 
 from genlab.errors import DataError, GenlabError
 from genlab.models.base import FitData, check_array
-from genlab.models.neural import NeuralModel
+from genlab.models.neural import NeuralModel, seeded_init
 
 __all__ = ["EBM", "EnergyCNN", "EnergyMLP"]
 
@@ -156,9 +156,7 @@ class EBM(NeuralModel):
             z_lo, z_hi = z.min(0, keepdim=True).values, z.max(0, keepdim=True).values
             margin = 0.1 * (z_hi - z_lo) + 1e-3
             box_lo, box_hi = z_lo - margin, z_hi + margin
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-            torch.manual_seed(seed)
+        with seeded_init(generator, high=2**31 - 1):
             if data.kind == "image":
                 backbone: nn.Module = EnergyCNN(data.shape[0], self.channels, self.spectral_norm)
             else:

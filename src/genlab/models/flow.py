@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from genlab.errors import DataError, GenlabError, NotSupported
 from genlab.models.autoregressive import infer_levels
 from genlab.models.base import FitData
-from genlab.models.neural import NeuralModel
+from genlab.models.neural import NeuralModel, seeded_init
 
 __all__ = ["Flow", "FlowNet", "Preprocess"]
 
@@ -169,8 +169,7 @@ class Flow(NeuralModel):
             kwargs["passes"] = self.passes if self.passes is not None else (None if d <= 64 else 2)
         if self.arch == "nsf":
             kwargs["bins"] = int(self.bins)
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        with seeded_init(generator):
             flow = ARCHS[self.arch](d, **kwargs)
         pre = Preprocess(d, image, self.levels_, float(self.alpha))
 

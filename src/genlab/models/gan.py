@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from genlab.errors import GenlabError
 from genlab.models.base import FitData
-from genlab.models.neural import NeuralModel
+from genlab.models.neural import NeuralModel, seeded_init
 from genlab.models.vae import conv_levels
 
 __all__ = ["GAN", "MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator"]
@@ -180,8 +180,7 @@ class GAN(NeuralModel):
     def build(self, data: FitData, generator: torch.Generator) -> None:
         self._check_params()
         latent, sn = int(self.latent_dim), bool(self.spectral_norm)
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        with seeded_init(generator):
             if data.kind == "image":
                 channels = tuple(int(c) for c in self.channels)
                 self.generator_ = ConvGenerator(latent, channels, data.shape)

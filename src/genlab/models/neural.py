@@ -27,6 +27,8 @@ and the usual `_sample`, `_log_prob`, `_encode`, `_decode` of `GenerativeModel`,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -36,7 +38,17 @@ from torch import nn
 from genlab.budget import Budget
 from genlab.models.base import FitData, GenerativeModel
 
-__all__ = ["NeuralModel"]
+__all__ = ["NeuralModel", "seeded_init"]
+
+
+@contextmanager
+def seeded_init(generator: torch.Generator, high: int = 2**62) -> Iterator[None]:
+    """Build networks inside this block: their initialisation is seeded from `generator`, and torch's
+    global RNG is restored afterwards (a family never changes hidden global state)."""
+    seed = int(torch.randint(high, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 class NeuralModel(GenerativeModel):

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from genlab.errors import GenlabError
 from genlab.models.base import FitData
-from genlab.models.neural import NeuralModel
+from genlab.models.neural import NeuralModel, seeded_init
 
 __all__ = ["VAE", "MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "conv_levels"]
 
@@ -215,8 +215,7 @@ class VAE(NeuralModel):
         self._check_params(data.kind)
         self.lik_ = self.likelihood
         latent, hidden = int(self.latent_dim), tuple(int(h) for h in self.hidden)
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global RNG
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        with seeded_init(generator):
             if data.kind == "image":
                 channels = tuple(int(c) for c in self.channels)
                 self.encoder_ = ConvEncoder(data.shape, channels, latent)
