@@ -28,3 +28,26 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def genlab_cli(capsys: pytest.CaptureFixture):
+    """Run the CLI in-process: genlab_cli(["fit", ...]) -> (exit code, stdout, stderr)."""
+    import sys
+
+    from genlab import cli
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        argv = sys.argv
+        sys.argv = ["genlab", *args]
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        finally:
+            sys.argv = argv
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

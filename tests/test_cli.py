@@ -11,21 +11,6 @@ import numpy as np
 import pytest
 
 import genlab
-from genlab import cli
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    argv = sys.argv
-    sys.argv = ["genlab", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_help_and_listing_are_fast_and_light() -> None:
@@ -43,9 +28,9 @@ def test_help_and_listing_are_fast_and_light() -> None:
     assert "diffusion" in res.stdout and "lower bound" in res.stdout
 
 
-def test_fit_sample_info_round_trip(tmp_path: Path, capsys) -> None:
+def test_fit_sample_info_round_trip(tmp_path: Path, genlab_cli) -> None:
     run_dir = tmp_path / "run"
-    code, _, err = run(
+    code, _, err = genlab_cli(
         [
             "fit",
             "8gaussians",
@@ -58,8 +43,7 @@ def test_fit_sample_info_round_trip(tmp_path: Path, capsys) -> None:
             "--out",
             str(run_dir),
             "--no-evaluate",
-        ],
-        capsys,
+        ]
     )
     assert code == 0, err
     for f in ("run.json", "data.json", "config.json", "model.safetensors", "log.jsonl"):
@@ -73,7 +57,7 @@ def test_fit_sample_info_round_trip(tmp_path: Path, capsys) -> None:
 
     for suffix in (".npz", ".npy", ".csv", ".png"):
         out = tmp_path / f"s{suffix}"
-        code, _, err = run(["sample", str(run_dir), "-n", "50", "--seed", "3", "--out", str(out)], capsys)
+        code, _, err = genlab_cli(["sample", str(run_dir), "-n", "50", "--seed", "3", "--out", str(out)])
         assert code == 0, err
         assert out.stat().st_size > 0
     a = np.load(tmp_path / "s.npy")
@@ -81,43 +65,43 @@ def test_fit_sample_info_round_trip(tmp_path: Path, capsys) -> None:
     np.testing.assert_array_equal(a, genlab.load(run_dir).sample(50, seed=3))
     np.testing.assert_allclose(np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1), a, rtol=1e-6)
 
-    code, out, _ = run(["info", str(run_dir)], capsys)
+    code, out, _ = genlab_cli(["info", str(run_dir)])
     assert code == 0 and "gmm" in out
 
 
-def test_fit_refuses_to_overwrite_without_force(tmp_path: Path, capsys) -> None:
+def test_fit_refuses_to_overwrite_without_force(tmp_path: Path, genlab_cli) -> None:
     run_dir = tmp_path / "run"
     args = ["fit", "iris", "--model", "gaussian", "--out", str(run_dir), "--no-evaluate"]
-    assert run(args, capsys)[0] == 0
-    code, _, err = run(args, capsys)
+    assert genlab_cli(args)[0] == 0
+    code, _, err = genlab_cli(args)
     assert code == 2 and "already exists" in err and "--force" in err
-    assert run([*args, "--force"], capsys)[0] == 0
+    assert genlab_cli([*args, "--force"])[0] == 0
     # --force never deletes a folder genlab did not write
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.tex").write_text("precious")
-    code, _, err = run(
-        ["fit", "iris", "--model", "gaussian", "--out", str(mine), "--force", "--no-evaluate"], capsys
+    code, _, err = genlab_cli(
+        ["fit", "iris", "--model", "gaussian", "--out", str(mine), "--force", "--no-evaluate"]
     )
     assert code == 2 and "not a genlab run folder" in err
     assert (mine / "thesis.tex").read_text() == "precious"
 
 
-def test_sample_refuses_to_overwrite(tmp_path: Path, capsys) -> None:
+def test_sample_refuses_to_overwrite(tmp_path: Path, genlab_cli) -> None:
     run_dir = tmp_path / "run"
-    assert run(["fit", "iris", "--model", "gaussian", "--out", str(run_dir), "--no-evaluate"], capsys)[0] == 0
+    assert genlab_cli(["fit", "iris", "--model", "gaussian", "--out", str(run_dir), "--no-evaluate"])[0] == 0
     out = tmp_path / "s.npy"
     out.write_bytes(b"user data")
-    code, _, err = run(["sample", str(run_dir), "-n", "5", "--out", str(out)], capsys)
+    code, _, err = genlab_cli(["sample", str(run_dir), "-n", "5", "--out", str(out)])
     assert code == 2 and "already exists" in err
     assert out.read_bytes() == b"user data"
 
 
-def test_csv_with_nan_exits_2_naming_row_and_column(tmp_path: Path, capsys) -> None:
+def test_csv_with_nan_exits_2_naming_row_and_column(tmp_path: Path, genlab_cli) -> None:
     f = tmp_path / "bad.csv"
     f.write_text("a,b,c\n1,2,3\n4,5,6\n7,,9\n1,2,3\n")
-    code, out, err = run(
-        ["fit", str(f), "--model", "gaussian", "--out", str(tmp_path / "r"), "--no-evaluate"], capsys
+    code, out, err = genlab_cli(
+        ["fit", str(f), "--model", "gaussian", "--out", str(tmp_path / "r"), "--no-evaluate"]
     )
     assert code == 2
     assert "bad.csv" in err and "row 3" in err and "'b'" in err
@@ -135,17 +119,19 @@ def test_csv_with_nan_exits_2_naming_row_and_column(tmp_path: Path, capsys) -> N
         (["sample", "/no/such/run", "--out", "x.gif"], "unsupported output"),
     ],
 )
-def test_user_errors_are_one_line_exit_2(args: list[str], needle: str, capsys, tmp_path, monkeypatch) -> None:
+def test_user_errors_are_one_line_exit_2(
+    args: list[str], needle: str, genlab_cli, tmp_path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = run(args, capsys)
+    code, out, err = genlab_cli(args)
     assert code == 2, (out, err)
     assert needle in err and "Traceback" not in err
 
 
-def test_gmm_on_8gaussians_is_within_005_nats_of_truth(tmp_path: Path, capsys) -> None:
+def test_gmm_on_8gaussians_is_within_005_nats_of_truth(tmp_path: Path, genlab_cli) -> None:
     """Issue 2's bar: mean over held-out points of log_density(x) - log_prob(x) <= 0.05."""
     run_dir = tmp_path / "run"
-    code, _, err = run(
+    code, _, err = genlab_cli(
         [
             "fit",
             "8gaussians",
@@ -156,8 +142,7 @@ def test_gmm_on_8gaussians_is_within_005_nats_of_truth(tmp_path: Path, capsys) -
             "--out",
             str(run_dir),
             "--no-evaluate",
-        ],
-        capsys,
+        ]
     )
     assert code == 0, err
     data = genlab.load_dataset("8gaussians")

@@ -6,14 +6,12 @@ from __future__ import annotations
 import io
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 import genlab
-from genlab import cli
 from genlab.report.compare import (
     COLUMNS,
     collect,
@@ -90,39 +88,25 @@ def test_collect_rejects_non_runs(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- the commands
-def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    argv = sys.argv
-    sys.argv = ["genlab", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_cli_compare_report_latent(
-    vector_run: Path, vector_run_kde: Path, image_run: Path, tmp_path: Path, capsys, monkeypatch
+    vector_run: Path, vector_run_kde: Path, image_run: Path, tmp_path: Path, genlab_cli, monkeypatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: the table's cells stay on one line
     md = tmp_path / "cmp.md"
-    code, out, err = run_cli(["compare", str(vector_run), str(vector_run_kde), "--out", str(md)], capsys)
+    code, out, err = genlab_cli(["compare", str(vector_run), str(vector_run_kde), "--out", str(md)])
     assert code == 0, err
     assert "gmm" in out and "kde" in out and md.is_file()
-    code, _, err = run_cli(["compare", str(vector_run), "--out", str(md)], capsys)
+    code, _, err = genlab_cli(["compare", str(vector_run), "--out", str(md)])
     assert code == 2 and "already exists" in err
 
     html_out = tmp_path / "r.html"
-    code, _, err = run_cli(["report", str(vector_run), "--out", str(html_out)], capsys)
+    code, _, err = genlab_cli(["report", str(vector_run), "--out", str(html_out)])
     assert code == 0, err
     assert re.search(r'<h2 id="rule2"', html_out.read_text())
 
-    code, out, err = run_cli(
-        ["latent", str(image_run), "--out", str(tmp_path / "lat"), "--grid", "5"], capsys
-    )
+    code, out, err = genlab_cli(["latent", str(image_run), "--out", str(tmp_path / "lat"), "--grid", "5"])
     assert code == 0, err
     assert "factor height: linear R^2" in out
     summary = json.loads((tmp_path / "lat" / "latent.json").read_text())
@@ -130,6 +114,6 @@ def test_cli_compare_report_latent(
     for f in summary["figures"].values():
         assert (tmp_path / "lat" / f).is_file()
 
-    code, _, err = run_cli(["latent", str(vector_run)], capsys)
+    code, _, err = genlab_cli(["latent", str(vector_run)])
     assert code == 2
     assert "gmm has no latent space; families with one: vae, gan, flow, diffusion" in err
