@@ -85,6 +85,26 @@ def test_pixelcnn_sees_exactly_the_past(channels: int) -> None:
         assert torch.equal(dep, allowed), (c, i, j)
 
 
+@pytest.mark.parametrize(("channels", "layers", "k"), [(1, 2, 3), (2, 1, 5)])
+def test_sampling_window_gives_the_full_image_logits(channels: int, layers: int, k: int) -> None:
+    """Sampling computes each pixel's logits from a window of rows above and pixels to the left only; they
+    must equal the full pass everywhere."""
+    torch.manual_seed(0)
+    net = PixelCNN(channels, levels=5, hidden=8, layers=layers, k=k)
+    for p in net.parameters():  # non-zero biases everywhere, so padding inside the image would show
+        p.data.normal_(0, 0.5)
+    H, W = 11, 13
+    assert net.reach() < min(H, W) // 2  # windows really are cut inside the image
+    x = torch.randint(0, 5, (3, channels, H, W)) / 4.0
+    full = net.head(net.trunk(x), x)  # (3, C, L, H, W)
+    for i in range(H):
+        features = net.row_features(x, i)
+        for j in range(W):
+            torch.testing.assert_close(
+                net.logits_at(x, i, j, features), full[..., i, j], rtol=1e-5, atol=1e-5
+            )
+
+
 def test_log_prob_is_a_mass_on_the_grid_only(pixelcnn: Autoregressive) -> None:
     x = _binary_images(4)
     x[2, 0, 1, 1] = 0.5

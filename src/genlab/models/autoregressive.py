@@ -107,10 +107,15 @@ class GatedBlock(nn.Module):
 
     def forward(self, v: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
         vf = self.v(v)  # (n, 2c, H, W)
-        v_out = torch.tanh(vf[:, ::2]) * torch.sigmoid(vf[:, 1::2])
-        hf = self.h(h) + self.v_to_h(vf)
-        h_out = self.h_out(torch.tanh(hf[:, ::2]) * torch.sigmoid(hf[:, 1::2]))
-        return v_out, h + h_out
+        return gate(vf), self.h_step(h, vf)
+
+    def h_step(self, h: Tensor, vf: Tensor) -> Tensor:
+        """The horizontal stack's update, given this layer's vertical features at the same positions."""
+        return h + self.h_out(gate(self.h(h) + self.v_to_h(vf)))
+
+
+def gate(f: Tensor) -> Tensor:  # (n, 2c, ...) -> (n, c, ...)
+    return torch.tanh(f[:, ::2]) * torch.sigmoid(f[:, 1::2])
 
 
 class PixelCNN(nn.Module):
@@ -150,14 +155,41 @@ class PixelCNN(nn.Module):
         logp = F.log_softmax(self.head(self.trunk(x), x), dim=2)
         return logp.gather(2, k.long()[:, :, None]).flatten(1).sum(1)
 
+    # Sampling goes pixel by pixel, so it computes only what a pixel needs. The vertical stack at row i sees
+    # rows < i only: it is computed once per row, on the `reach` rows above. The horizontal stack at (i, j)
+    # then needs row i's `reach` pixels to the left. Convolutions pad with zeros, so a window cut at the image
+    # border computes exactly what the full image does, and values spoiled by padding inside the image stay
+    # out of the field of (i, j). On 28x28 with 5 layers this is about 50x less work than a full pass per pixel.
+    def reach(self) -> int:
+        """How far the logits of one pixel see: this many rows up and columns to the left (k//2 per layer)."""
+        return (len(self.blocks) + 1) * (self.v_in.weight.shape[-1] // 2)
+
+    def row_features(self, x: Tensor, i: int) -> list[Tensor]:
+        """Each block's vertical features on row i, (n, 2 hidden, 1, W); they depend on rows < i only."""
+        v = self.v_in(2 * x[:, :, max(0, i - self.reach()) : i + 1] - 1)
+        features = []
+        for block in self.blocks:
+            vf = block.v(v)
+            features.append(vf[:, :, -1:])
+            v = gate(vf)
+        return features
+
+    def logits_at(self, x: Tensor, i: int, j: int, features: list[Tensor]) -> Tensor:  # -> (n, C, levels)
+        """Logits of pixel (i, j) given `row_features(x, i)`; equal to head(trunk(x), x)[..., i, j]."""
+        left = max(0, j - self.reach())
+        h = self.h_in(2 * x[:, :, i : i + 1, left : j + 1] - 1)  # (n, hidden, 1, j + 1 - left)
+        for block, vf in zip(self.blocks, features, strict=True):
+            h = block.h_step(h, vf[..., left : j + 1])
+        return self.head(h[..., -1:], x[:, :, i : i + 1, j : j + 1])[..., 0, 0]
+
     @torch.no_grad()
     def sample(self, n: int, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
         x = torch.zeros(n, *shape)
         for i in range(shape[1]):
+            features = self.row_features(x, i)
             for j in range(shape[2]):
-                h = self.trunk(x)
-                for c in range(shape[0]):
-                    probs = F.softmax(self.head(h, x)[:, c, :, i, j], dim=-1)  # (n, levels)
+                for c in range(shape[0]):  # channel c changes only the head's input, not the stacks'
+                    probs = F.softmax(self.logits_at(x, i, j, features)[:, c], dim=-1)  # (n, levels)
                     k = torch.multinomial(probs, 1, generator=generator)[:, 0]
                     x[:, c, i, j] = k / (self.levels - 1)
         return x
