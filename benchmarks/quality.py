@@ -60,13 +60,16 @@ def run_one(family: str, ds: Any, budget: str, n_eval: int, seed: int) -> dict[s
     t0 = time.perf_counter()
     x = model.sample(n, seed=seed + 1)
     sample_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
     ev = genlab.evaluate(model, ds, n=n, seed=seed).to_dict()
+    eval_s = time.perf_counter() - t0
     row: dict[str, Any] = {
         "family": family,
         "settings": settings,
         "budget": budget,
         "fit_s": fit_s,
         "sample_s": sample_s,
+        "eval_s": eval_s,
         "n": n,
         "evaluation": ev,
     }

@@ -29,9 +29,10 @@ def main() -> int:
         "quality": ["--scale", str(args.scale), "--fashion", args.fashion, *fashion_n],
         "peers": ["--scale", str(args.scale), "--fashion", args.fashion, *fashion_n],
         "eval_speed": ["--quick"] if quick else [],
-        "trainer_overhead": [],
+        "trainer_overhead": ["--repeats", "5"] if quick else [],
         "sampling_speed": ["--quick"] if quick else [],
         "exact_likelihood": ["--quick"] if quick else [],
+        "vae_gan_quality": ["--steps", "1000", "--digits-steps", "500"] if quick else [],
     }
     failed = []
     for name, extra in scripts.items():

@@ -17,12 +17,18 @@ import argparse
 import math
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import markdown_table, write_results  # noqa: E402
 
 import genlab  # noqa: E402
 from genlab.models.base import as_fit_data  # noqa: E402
@@ -77,7 +83,7 @@ def timed(fn, *args) -> tuple[float, float]:
     return time.process_time() - c, time.perf_counter() - w
 
 
-def bench(label: str, data, params: dict, steps: int, repeats: int) -> float:
+def bench(label: str, data, params: dict, steps: int, repeats: int) -> dict[str, Any]:
     data = as_fit_data(data)
     make = lambda: genlab.make_model("vae", latent_sampler="prior", **params)  # noqa: E731
     m = make()
@@ -100,7 +106,45 @@ def bench(label: str, data, params: dict, steps: int, repeats: int) -> float:
         f"ratio {ec / pc:.3f} (of medians {mc:.3f})  |  wall: engine {ew:6.2f}s plain {pw:6.2f}s ratio {ew / pw:.3f}",
         flush=True,
     )
-    return ec / pc
+    return {
+        "network": label,
+        "steps": steps,
+        "repeats": repeats,
+        "engine_cpu_s": ec,
+        "plain_cpu_s": pc,
+        "ratio_cpu_best": ec / pc,
+        "ratio_cpu_median": mc,
+        "engine_wall_s": ew,
+        "plain_wall_s": pw,
+        "ratio_wall_best": ew / pw,
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    header = [
+        "network",
+        "steps",
+        "engine CPU s",
+        "plain CPU s",
+        "ratio (best)",
+        "ratio (medians)",
+        "wall ratio",
+    ]
+    return markdown_table(
+        header,
+        [
+            [
+                r["network"],
+                r["steps"],
+                f"{r['engine_cpu_s']:.2f}",
+                f"{r['plain_cpu_s']:.2f}",
+                f"{r['ratio_cpu_best']:.3f}",
+                f"{r['ratio_cpu_median']:.3f}",
+                f"{r['ratio_wall_best']:.3f}",
+            ]
+            for r in rows
+        ],
+    )
 
 
 def main() -> None:
@@ -111,11 +155,13 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     digits = genlab.load_dataset("digits").train
     toy = genlab.load_dataset("8gaussians").train.astype(np.float32)
-    ratios = [
+    rows = [
         bench("conv VAE, digits 1x8x8, batch 128", digits, {}, args.steps, args.repeats),
         bench("MLP VAE (256, 256), 8gaussians", toy, {}, args.steps, args.repeats),
     ]
-    print(f"worst CPU-time ratio {max(ratios):.3f} (target <= 1.05)")
+    worst = max(r["ratio_cpu_best"] for r in rows)
+    md = table(rows) + f"\n\nworst CPU-time ratio {worst:.3f} (target <= 1.05)"
+    write_results("trainer_overhead", {"rows": rows, "worst_ratio": worst}, md)
 
 
 if __name__ == "__main__":

@@ -180,3 +180,20 @@ def test_images_train_sample_and_refuse_log_prob() -> None:
     assert z.shape == (2, 42) and np.isfinite(m.decode(z)).all()
     with pytest.raises(genlab.NotSupported, match="vector"):
         m.log_prob(x[:2])
+
+
+@pytest.mark.parametrize("prediction", ["eps", "v"])
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpmsolver"])
+def test_every_sampler_clips_predicted_x0_of_vectors(sampler: str, prediction: str) -> None:
+    """A badly trained network must not throw samples far outside the data: every sampler clips x0."""
+    from genlab.models.samplers import run_sampler, schedule_config
+
+    config = schedule_config(1000, "linear", prediction, clip=3.0)
+    g = torch.Generator().manual_seed(0)
+
+    def wild(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # outputs 30 times too large
+        return 30 * torch.randn(x.shape, generator=g)
+
+    x = run_sampler(wild, sampler, config, 20, torch.randn(500, 2, generator=g), g)
+    assert torch.isfinite(x).all() and x.abs().max() <= 3.0 + 1e-3, x.abs().max()
+    assert x.abs().max() > 2.5  # the wild network does push samples to the bound
