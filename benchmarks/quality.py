@@ -4,7 +4,8 @@
     python benchmarks/quality.py --scale 0.1          # a quick pass (budgets x 0.1)
     python benchmarks/quality.py --datasets digits --families gmm vae
 
-Writes benchmarks/results/quality.{json,md} and prints the table last. Closed-form families (gaussian, gmm, kde)
+Writes benchmarks/results/quality.{json,md} and prints the table last, and a picture of every family's
+samples beside held-out data per data set: benchmarks/results/samples_<data>.png. Closed-form families (gaussian, gmm, kde)
 ignore the budget. Each metric is shown as value (reference), the reference being held-out real data.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import RESULTS, markdown_table, write_results  # noqa: E402
 
 import genlab  # noqa: E402
 
@@ -50,7 +51,7 @@ def budget_for(name: str, scale: float) -> str:
     return f"{max(2.0, BUDGET_S[key] * scale):.0f}s"
 
 
-def run_one(family: str, ds: Any, budget: str, n_eval: int, seed: int) -> dict[str, Any]:
+def run_one(family: str, ds: Any, budget: str, n_eval: int, seed: int) -> tuple[dict[str, Any], np.ndarray]:
     settings = (IMAGE_SETTINGS if ds.kind == "image" else VECTOR_SETTINGS).get(family, {})
     model = genlab.make_model(family, **settings)
     t0 = time.perf_counter()
@@ -75,8 +76,36 @@ def run_one(family: str, ds: Any, budget: str, n_eval: int, seed: int) -> dict[s
     }
     if ds.log_density is not None and model.log_prob_kind is not None:
         row["kl_gap_nats"] = float(np.mean(ds.log_density(ds.test) - model.log_prob(ds.test)))
-    del x
-    return row
+    return row, x
+
+
+def sample_picture(name: str, ds: Any, samples: dict[str, np.ndarray]) -> Path:
+    """Images: one row of 12 samples per family under a row of held-out data. Vectors: one scatter each."""
+    from genlab.report.images import image_grid
+    from genlab.report.plots import new_panels, save_figure
+
+    shown = {"held-out data": ds.test, **samples}
+    if ds.kind == "image":
+        fig, axes = new_panels(1, width=9.0, height=0.85, nrows=len(shown))
+        for ax, (label, x) in zip(axes[:, 0], shown.items(), strict=True):
+            grid = image_grid(np.clip(x[:12], 0, 1), nrow=12)
+            ax.imshow(grid[..., 0] if grid.shape[2] == 1 else grid, cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+    else:
+        cols = min(5, len(shown))
+        rows = -(-len(shown) // cols)
+        fig, axes = new_panels(cols, width=2.6, height=2.6, nrows=rows)
+        lo, hi = np.percentile(ds.test[:, :2], [0.5, 99.5], axis=0)
+        pad = 0.1 * (hi - lo)
+        for ax in axes.ravel()[len(shown) :]:
+            ax.axis("off")
+        for ax, (label, x) in zip(axes.ravel(), shown.items(), strict=False):
+            ax.scatter(*x[:2000, :2].T, s=1, alpha=0.4, color="C0" if label != "held-out data" else "0.3")
+            ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0]), ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(label, fontsize=10)
+    return save_figure(fig, RESULTS / f"samples_{name}.png")
 
 
 def _vr(ev: dict[str, Any], rule: str, key: str) -> str:
@@ -154,10 +183,12 @@ def main() -> None:
             continue
         ds = load(name, args.fashion, args.fashion_n)
         budget = budget_for(name, args.scale)
+        samples: dict[str, np.ndarray] = {}
         for family in args.families:
             print(f"[{name}] {family} (budget {budget}) ...", file=sys.stderr, flush=True)
             try:
-                row = run_one(family, ds, budget, args.n_eval, args.seed)
+                row, samples[family] = run_one(family, ds, budget, args.n_eval, args.seed)
+                sample_picture(name, ds, samples)
             except Exception as e:  # a benchmark reports a failure and goes on
                 traceback.print_exc()
                 row = {"family": family, "error": f"{type(e).__name__}: {e}"}
