@@ -33,8 +33,16 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join([Path(sys.executable).name, _relative(sys.argv[0]), *sys.argv[1:]]),
     }
+
+
+def _relative(script: str) -> str:
+    """The script's path from the repository root, as a user would type it there."""
+    try:
+        return str(Path(script).resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return script
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:

@@ -223,17 +223,7 @@ def _do_fit(
     seconds = time.time() - t0
     if _rank() != 0:
         return
-    m.save(run_dir, overwrite=True)
-    if not (run_dir / runs.LOG_FILE).exists():  # closed-form families: one line with the fit's figures
-        row: dict[str, Any] = {"step": 0, "epoch": 0, "wall_time": round(seconds, 3)}
-        if m.log_prob_kind is not None:
-            row["train_log_prob"] = float(m.log_prob(ds.train[:5000]).mean())
-            row["test_log_prob"] = float(m.log_prob(ds.test[:5000]).mean())
-        from genlab.serialization import atomic_write
-
-        atomic_write(run_dir / runs.LOG_FILE, json.dumps(row) + "\n")
-    info.update(status="done", fit_seconds=round(seconds, 3), finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    runs.write_run(run_dir, info)
+    runs.finish_fit(run_dir, m, ds, info, seconds)
     err.print(f"fitted in {seconds:.1f}s; saved to {run_dir}")
     if evaluate:
         _evaluate_run(run_dir, n=None, features="auto", json_out=None)

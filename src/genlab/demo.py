@@ -99,7 +99,7 @@ def fit_run(
     from genlab.data import load_dataset
     from genlab.models import make_model
     from genlab.models.neural import NeuralModel
-    from genlab.serialization import atomic_write, write_json
+    from genlab.serialization import write_json
 
     runs.prepare_run_dir(run_dir, force=force)
     ds = load_dataset(job.data, **job.data_options)
@@ -121,17 +121,7 @@ def fit_run(
     t0 = time.time()
     model.fit(ds, budget=job.budget, seed=seed, **options)
     seconds = time.time() - t0
-    model.save(run_dir, overwrite=True)
-    if not (run_dir / runs.LOG_FILE).exists():  # closed form: one line with the fit's figures
-        import json
-
-        row = {"step": 0, "epoch": 0, "wall_time": round(seconds, 3)}
-        if model.log_prob_kind is not None:
-            row["train_log_prob"] = float(model.log_prob(ds.train[:5000]).mean())
-            row["test_log_prob"] = float(model.log_prob(ds.test[:5000]).mean())
-        atomic_write(run_dir / runs.LOG_FILE, json.dumps(row) + "\n")
-    info.update(status="done", fit_seconds=round(seconds, 3), finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    runs.write_run(run_dir, info)
+    runs.finish_fit(run_dir, model, ds, info, seconds)
     return info
 
 

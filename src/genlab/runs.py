@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ __all__ = [
     "read_run",
     "read_log",
     "load_run_dataset",
+    "write_run",
+    "finish_fit",
 ]
 
 RUN_FILE = "run.json"
@@ -110,3 +113,20 @@ def load_run_dataset(path: str | Path) -> Any:
 
 def write_run(path: str | Path, info: dict[str, Any]) -> None:
     write_json(Path(path) / RUN_FILE, info)
+
+
+def finish_fit(path: str | Path, model: Any, data: Any, info: dict[str, Any], seconds: float) -> None:
+    """After a fit into run folder `path`: save the model, give closed-form families the one log line that
+    neural families' training writes (wall time, train/test log-likelihood), and mark run.json done."""
+    from genlab.serialization import atomic_write
+
+    path = Path(path)
+    model.save(path, overwrite=True)
+    if not (path / LOG_FILE).exists():
+        row: dict[str, Any] = {"step": 0, "epoch": 0, "wall_time": round(seconds, 3)}
+        if model.log_prob_kind is not None:
+            row["train_log_prob"] = float(model.log_prob(data.train[:5000]).mean())
+            row["test_log_prob"] = float(model.log_prob(data.test[:5000]).mean())
+        atomic_write(path / LOG_FILE, json.dumps(row) + "\n")
+    info.update(status="done", fit_seconds=round(seconds, 3), finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    write_run(path, info)
