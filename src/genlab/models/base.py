@@ -201,10 +201,10 @@ class GenerativeModel:
 
     # ------------------------------------------------------------------ hooks
     def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit() (a family hook)")
 
     def _sample(self, n: int, seed: int) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement _sample() (a family hook)")
 
     def _log_prob(self, x: np.ndarray) -> np.ndarray:
         raise NotSupported(self._no_log_prob_message())
@@ -217,11 +217,11 @@ class GenerativeModel:
 
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Fitted state as (arrays for safetensors, JSON-able metadata)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement _get_state() (a family hook)")
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Inverse of `_get_state`; raise KeyError/ValueError on anything missing or malformed."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement _set_state() (a family hook)")
 
     # ------------------------------------------------------------------ messages
     def _no_log_prob_message(self) -> str:

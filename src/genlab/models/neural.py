@@ -82,17 +82,17 @@ class NeuralModel(GenerativeModel):
 
     # ------------------------------------------------------------------ hooks for the family
     def build(self, data: FitData, generator: torch.Generator) -> None:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement build() (a family hook)")
 
     def modules(self) -> dict[str, nn.Module]:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement modules() (a family hook)")
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         params = [p for m in self.modules().values() for p in m.parameters()]
         return {"main": torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)}
 
     def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, float | torch.Tensor]:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement training_step() (a family hook)")
 
     def validation_loss(self, batch: torch.Tensor) -> torch.Tensor | None:
         return None
