@@ -18,7 +18,7 @@ _LAZY = {
     "Dataset": "genlab.data:Dataset",
     "make_model": "genlab.models:make_model",
     "list_models": "genlab.models:list_models",
-    "load": "genlab.serialization:load_model",
+    "load": "genlab.models.persist:load_model",
     "evaluate": "genlab.evaluate:evaluate",
     "Evaluation": "genlab.evaluate:Evaluation",
 }

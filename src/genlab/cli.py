@@ -181,7 +181,7 @@ def fit(
         "argv": sys.argv[1:],
     }
     if rank == 0:
-        from genlab.serialization import write_json
+        from genlab.fileio import write_json
 
         write_json(run_dir / runs.DATA_FILE, ds.to_json())
         runs.write_run(run_dir, info)
@@ -296,7 +296,7 @@ def write_samples(x: Any, path: Path, *, kind: str) -> None:
 
     import numpy as np
 
-    from genlab.serialization import atomic_write
+    from genlab.fileio import atomic_write
 
     suffix = path.suffix.lower()
     if suffix == ".npy":
@@ -327,7 +327,7 @@ def write_samples(x: Any, path: Path, *, kind: str) -> None:
 def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
     """Summarise a run: data, model, training, evaluation verdicts."""
     from genlab import runs
-    from genlab.serialization import read_json
+    from genlab.fileio import read_json
 
     r = runs.read_run(run)
     table = Table(show_header=False, title=str(run))
@@ -382,7 +382,7 @@ def _evaluate_run(run: Path, *, n: int | None, features: str, json_out: Path | N
     ev = evaluate_run(run, n=n, features=features)
     print_evaluation(ev, out)
     if json_out is not None:
-        from genlab.serialization import write_json
+        from genlab.fileio import write_json
 
         write_json(json_out, ev.to_dict())
     err.print(f"evaluated in {time.time() - t0:.1f}s -> {run / 'evaluation.json'}")

@@ -99,7 +99,7 @@ def fit_run(
     from genlab.data import load_dataset
     from genlab.models import make_model
     from genlab.models.neural import NeuralModel
-    from genlab.serialization import write_json
+    from genlab.fileio import write_json
 
     runs.prepare_run_dir(run_dir, force=force)
     ds = load_dataset(job.data, **job.data_options)

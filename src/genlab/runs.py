@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab.errors import DataError, GenlabError
-from genlab.serialization import CONFIG_FILE, read_json, write_json
+from genlab.fileio import read_json, write_json
+from genlab.layout import CONFIG_FILE
 
 __all__ = [
     "RUN_FILE",
@@ -118,7 +119,7 @@ def write_run(path: str | Path, info: dict[str, Any]) -> None:
 def finish_fit(path: str | Path, model: Any, data: Any, info: dict[str, Any], seconds: float) -> None:
     """After a fit into run folder `path`: save the model, give closed-form families the one log line that
     neural families' training writes (wall time, train/test log-likelihood), and mark run.json done."""
-    from genlab.serialization import atomic_write
+    from genlab.fileio import atomic_write
 
     path = Path(path)
     model.save(path, overwrite=True)

@@ -367,7 +367,8 @@ def evaluate_run(
 ) -> Evaluation:
     """Load RUN's model and data, evaluate, and write RUN/evaluation.json."""
     from genlab.data import dataset_from_json
-    from genlab.serialization import load_model, read_json, write_json
+    from genlab.fileio import read_json, write_json
+    from genlab.models.persist import load_model
 
     run_dir = Path(run_dir)
     model = load_model(run_dir)

@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from genlab.errors import DataError, GenlabError
-from genlab.serialization import load_arrays, read_json, save_arrays, write_json
+from genlab.fileio import load_arrays, read_json, save_arrays, write_json
 
 __all__ = ["FEATURE_DIM", "ConvEncoder", "FeatureExtractor", "cache_dir", "make_extractor", "train_extractor"]
 

@@ -53,7 +53,7 @@ def latent_figures(
     `seed` picks the interpolation pairs; `max_encode` caps how many observations are encoded for the
     span, the scatter and the factor R^2 (encoding is slow for diffusion).
     """
-    from genlab.serialization import write_json
+    from genlab.fileio import write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

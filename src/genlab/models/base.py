@@ -194,7 +194,7 @@ class GenerativeModel:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write `config.json` and `model.safetensors` into the folder `path` (never pickle)."""
-        from genlab.serialization import save_model
+        from genlab.models.persist import save_model
 
         self._check_fitted("save")
         return save_model(self, path, overwrite=overwrite)

@@ -67,7 +67,7 @@ def collect(runs: list[str | Path]) -> list[dict[str, Any]]:
     """One row per run: run, model, data, status, verdicts and the COLUMNS' values (None if missing)."""
     from genlab import runs as runs_mod
     from genlab.errors import GenlabError
-    from genlab.serialization import read_json
+    from genlab.fileio import read_json
 
     if not runs:
         raise GenlabError("compare needs at least one run folder")
@@ -237,7 +237,7 @@ def comparison_html(
 def write_comparison(runs: list[str | Path], path: str | Path) -> Path:
     """Write the comparison as .html or .md (by suffix)."""
     from genlab.errors import GenlabError
-    from genlab.serialization import atomic_write
+    from genlab.fileio import atomic_write
 
     path = Path(path)
     rows = collect(runs)
@@ -253,7 +253,7 @@ def write_comparison(runs: list[str | Path], path: str | Path) -> Path:
 def write_index(runs: list[str | Path], path: str | Path, *, title: str = "genlab demo") -> Path:
     """The demo's index page: what was run, the comparison table, links to every report."""
     from genlab.report.html import Raw, esc
-    from genlab.serialization import atomic_write
+    from genlab.fileio import atomic_write
 
     path = Path(path)
     rows = collect(runs)

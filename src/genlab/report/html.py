@@ -360,7 +360,7 @@ def render_report(run: str | Path, *, seed: int = 0) -> str:
     """The report of a run folder as an HTML string (see the module docstring)."""
     import genlab
     from genlab import runs
-    from genlab.serialization import read_json
+    from genlab.fileio import read_json
 
     run = Path(run)
     info = runs.read_run(run)
@@ -394,7 +394,7 @@ def render_report(run: str | Path, *, seed: int = 0) -> str:
 
 def write_report(run: str | Path, out: str | Path | None = None, *, seed: int = 0) -> Path:
     """Write the report of `run` to `out` (default RUN/report.html) atomically; returns the path."""
-    from genlab.serialization import atomic_write
+    from genlab.fileio import atomic_write
 
     path = Path(out) if out is not None else Path(run) / REPORT_FILE
     atomic_write(path, render_report(run, seed=seed))

@@ -51,7 +51,7 @@ def save_image_grid(
     images: np.ndarray, path: str | Path, *, nrow: int | None = None, scale: int | None = None
 ) -> Path:
     """Write a PNG grid (see `image_grid_png`)."""
-    from genlab.serialization import atomic_write
+    from genlab.fileio import atomic_write
 
     atomic_write(path, image_grid_png(images, nrow=nrow, scale=scale))
     return Path(path)

@@ -45,7 +45,7 @@ def save_figure(fig, path: str | Path) -> Path:
 
     import matplotlib.pyplot as plt
 
-    from genlab.serialization import atomic_write
+    from genlab.fileio import atomic_write
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from genlab.errors import DataError
-from genlab.serialization import load_arrays, read_json, save_arrays, write_json
+from genlab.fileio import load_arrays, read_json, save_arrays, write_json
 
 __all__ = ["flatten_state", "unflatten_state", "write_checkpoint", "read_checkpoint", "checkpoint_path"]
 

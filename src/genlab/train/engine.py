@@ -644,7 +644,7 @@ def train(
         if resume:  # keep what the checkpoint saw; drop lines a killed session wrote after it
             history = [r for r in read_log(log_path) if r.get("step", 0) <= loop.step]
         if fabric.is_global_zero:
-            from genlab.serialization import atomic_write
+            from genlab.fileio import atomic_write
 
             atomic_write(log_path, "".join(_dumps(r) + "\n" for r in history))
     reporter = Reporter(
