@@ -51,7 +51,7 @@ def _best_of(fn, repeats: int) -> tuple[float, object]:
 def bench_prdc(n: int, d: int, k: int = 5) -> dict:
     from prdc import compute_prdc
 
-    from genlab.evaluate.metrics import manifold_stats
+    from genlab.judge.metrics import manifold_stats
 
     real, fake = make_features(n, d, 0).astype(np.float64), make_features(n, d, 1).astype(np.float64)
     t_ours, ours = _best_of(lambda: manifold_stats(real, fake, k_pr=k, k_dc=k), 2)  # float64, as prdc
@@ -80,7 +80,7 @@ def bench_prdc(n: int, d: int, k: int = 5) -> dict:
 def bench_fd(n: int, d: int) -> dict:
     import scipy.linalg
 
-    from genlab.evaluate.metrics import frechet_distance_from_moments, moments
+    from genlab.judge.metrics import frechet_distance_from_moments, moments
 
     t0 = time.perf_counter()
     (mu1, s1), (mu2, s2) = moments(make_features(n, d, 2)), moments(make_features(n, d, 3))
@@ -121,7 +121,7 @@ def _peak_mb() -> float:
 
 def child_memory(n: int, d: int) -> None:
     """Runs in a fresh process: a full evaluation on features, then report peak memory as JSON."""
-    from genlab.evaluate import evaluate_features
+    from genlab.judge import evaluate_features
 
     train, test, gen = make_features(n, d, 4), make_features(n, d, 5), make_features(n, d, 6)
     base = _peak_mb()

@@ -81,8 +81,8 @@ def run_one(family: str, ds: Any, budget: str, n_eval: int, seed: int) -> tuple[
 
 def sample_picture(name: str, ds: Any, samples: dict[str, np.ndarray]) -> Path:
     """Images: one row of 12 samples per family under a row of held-out data. Vectors: one scatter each."""
-    from genlab.report.images import image_grid
-    from genlab.report.plots import new_panels, save_figure
+    from genlab.viz.images import image_grid
+    from genlab.viz.plots import new_panels, save_figure
 
     shown = {"held-out data": ds.test, **samples}
     if ds.kind == "image":

@@ -36,7 +36,7 @@ from genlab.models.base import as_fit_data  # noqa: E402
 
 def plain_loop(model, data, steps: int, seed: int) -> None:
     """The hand-written loop: `steps` steps, set-up included as in the engine."""
-    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
     model.build(data, model.generator(seed))
     nets = list(model.modules().values())
     for m in nets:
@@ -48,16 +48,16 @@ def plain_loop(model, data, steps: int, seed: int) -> None:
     bs = min(model.batch_size, len(x))
     per_epoch = len(x) // bs
     warmup = min(model.warmup_steps, max(1, steps // 5))
-    perm = torch.randperm(len(x))
+    perm = torch.randperm(len(x), generator=g)
     for step in range(steps):
         i = step % per_epoch
         if i == 0 and step:
-            perm = torch.randperm(len(x))
+            perm = torch.randperm(len(x), generator=g)
         lr = model.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for g in opt.param_groups:
             g["lr"] = lr
         batch = x[perm[i * bs : (i + 1) * bs]]
-        rec, kl = model._terms(batch)
+        rec, kl = model._terms(batch, g)
         weight = min(1.0, max(step / model.kl_warmup_steps, 2 * step / steps))
         loss = -rec.mean() + weight * kl.mean(0).sum()
         opt.zero_grad(set_to_none=True)
@@ -73,7 +73,9 @@ def plain_loop(model, data, steps: int, seed: int) -> None:
 def engine_loop(model, data, steps: int, seed: int) -> None:
     from genlab.train import train
 
-    train(model, data, budget=f"{steps}steps", seed=seed, progress="off")
+    from genlab.train import EngineOptions
+
+    train(model, data, config=model.train_config(), budget=f"{steps}steps", seed=seed, options=EngineOptions(progress="off"))
 
 
 def timed(fn, *args) -> tuple[float, float]:

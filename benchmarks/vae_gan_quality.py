@@ -39,7 +39,7 @@ def near_mode(x: np.ndarray) -> tuple[float, int]:
 
 
 def rule1(model, ds) -> dict[str, float]:
-    from genlab.evaluate import evaluate
+    from genlab.judge import evaluate
 
     r = evaluate(model, ds).to_dict()["rule1"]
     return {k: r[k]["value"] for k in RULE1 if k in r}

@@ -10,7 +10,7 @@ from typing import Any
 
 from genlab.errors import DataError, GenlabError, NotFittedError, NotSupported
 
-__version__ = "0.1.0"
+from genlab.version import __version__
 
 _LAZY = {
     "load_dataset": "genlab.data:load_dataset",
@@ -19,8 +19,8 @@ _LAZY = {
     "make_model": "genlab.models:make_model",
     "list_models": "genlab.models:list_models",
     "load": "genlab.models.persist:load_model",
-    "evaluate": "genlab.evaluate:evaluate",
-    "Evaluation": "genlab.evaluate:Evaluation",
+    "evaluate": "genlab.judge.evaluation:evaluate",
+    "Evaluation": "genlab.judge.evaluation:Evaluation",
 }
 
 __all__ = ["DataError", "GenlabError", "NotFittedError", "NotSupported", "__version__", *_LAZY]

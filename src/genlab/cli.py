@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from genlab.errors import GenlabError
+from genlab.layout import DATA_FILE, EVALUATION_FILE
 
 app = typer.Typer(
     add_completion=False,
@@ -56,22 +56,25 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out_
 
 
-def split_sets(sets: dict[str, Any], model_params: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Keys naming a hyperparameter go to the model, `data.KEY` and all others to the data loader."""
+def split_sets(
+    sets: dict[str, Any], model_name: str, model_params: list[str], data_options: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`--set` keys naming a hyperparameter go to the model, `data.KEY` and the loader's options to the
+    data; anything else is an error that lists both."""
     hyper, data_opts = {}, {}
     for k, v in sets.items():
         if k.startswith("data."):
             data_opts[k[5:]] = v
         elif k in model_params:
             hyper[k] = v
-        else:
+        elif k in data_options:
             data_opts[k] = v
+        else:
+            raise GenlabError(
+                f"--set {k}: not a hyperparameter of {model_name} ({', '.join(model_params) or 'none'}) "
+                f"nor an option of the data ({', '.join(data_options) or 'none'})"
+            )
     return hyper, data_opts
-
-
-def _rank() -> int:
-    """Process rank under a DDP launcher (children get RANK/LOCAL_RANK); 0 otherwise."""
-    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) or 0)
 
 
 def _check_out_file(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
@@ -128,7 +131,9 @@ def fit(
     sets: Annotated[
         list[str] | None, typer.Option("--set", help="key=value hyperparameter or loader option.")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing run folder.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing run folder (once the new fit has succeeded).")
+    ] = False,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this folder from its last checkpoint.")
     ] = None,
@@ -145,120 +150,37 @@ def fit(
     """Fit a model and write a run folder."""
     from genlab import runs
 
+    say = _say()
+    engine = {"accelerator": accelerator, "devices": devices, "strategy": strategy, "precision": precision}
     if resume is not None:
-        _resume(
-            resume,
-            evaluate=evaluate,
-            devices=devices,
-            accelerator=accelerator,
-            strategy=strategy,
-            precision=precision,
-        )
-        return
-    if data is None or model is None:
-        raise GenlabError("fit needs DATA and --model (or --resume RUN)")
-    from genlab.data import load_dataset
-    from genlab.models import get_model_class, make_model
+        if data is not None or model is not None or sets:
+            raise GenlabError(
+                f"--resume {resume} continues the run with the data, model and settings it recorded; "
+                "drop DATA, --model and --set"
+            )
+        res = runs.resume_run(resume, engine=engine, evaluate=evaluate, say=say)
+    else:
+        if data is None or model is None:
+            raise GenlabError("fit needs DATA and --model (or --resume RUN)")
+        from genlab.data import dataset_options
+        from genlab.models import get_model_class
 
-    cls = get_model_class(model)
-    hyper, data_opts = split_sets(parse_sets(sets), cls._param_names())
-    rank = _rank()
-    run_dir = out_dir or runs.default_run_dir(data, model)
-    if rank == 0:
-        runs.prepare_run_dir(run_dir, force=force)
-    ds = load_dataset(data, test_fraction=test_fraction, seed=split_seed, **data_opts)
-    m = make_model(model, **hyper)
-    fabric = {"accelerator": accelerator, "devices": devices, "strategy": strategy, "precision": precision}
-    info = {
-        "model": model,
-        "hyperparameters": m.get_params(),
-        "data": data,
-        "seed": seed,
-        "budget": budget,
-        "fabric": fabric,
-        "status": "running",
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "argv": sys.argv[1:],
-    }
-    if rank == 0:
-        from genlab.fileio import write_json
+        cls = get_model_class(model)
+        hyper, data_opts = split_sets(parse_sets(sets), model, cls._param_names(), list(dataset_options(data)))
+        res = runs.fit_run(
+            data, model, out=out_dir, hyper=hyper, data_options=data_opts, budget=budget, seed=seed,
+            engine=engine, force=force, evaluate=evaluate, test_fraction=test_fraction,
+            split_seed=split_seed, say=say,
+        )  # fmt: skip
+    if res.evaluation is not None and runs.process_rank() == 0:
+        from genlab.judge.console import print_evaluation
 
-        write_json(run_dir / runs.DATA_FILE, ds.to_json())
-        runs.write_run(run_dir, info)
-        err.print(
-            f"fitting [bold]{model}[/] on [bold]{ds.name}[/] ({len(ds.train)} train / {len(ds.test)} test, "
-            f"shape {ds.shape}) -> {run_dir}"
-        )
-    _do_fit(m, ds, run_dir, info, budget=budget, seed=seed, fabric=fabric, resume=False, evaluate=evaluate)
+        print_evaluation(res.evaluation, out)
+        err.print(f"evaluated in {res.evaluation.seconds:.1f}s -> {res.run_dir / EVALUATION_FILE}")
 
 
-def _fit_options(m: Any, fabric: dict[str, Any], run_dir: Path, resume: bool) -> dict[str, Any]:
-    from genlab.models.neural import NeuralModel
-
-    if isinstance(m, NeuralModel):
-        return {**fabric, "run_dir": run_dir, "resume": resume}
-    if fabric["devices"] != 1 or fabric["strategy"] != "auto" or fabric["accelerator"] not in ("cpu", "auto"):
-        raise GenlabError(
-            f"{m.name} is fitted in closed form on the CPU; --accelerator/--devices/--strategy do not apply"
-        )
-    return {}
-
-
-def _do_fit(
-    m: Any,
-    ds: Any,
-    run_dir: Path,
-    info: dict[str, Any],
-    *,
-    budget: str | None,
-    seed: int,
-    fabric: dict[str, Any],
-    resume: bool,
-    evaluate: bool,
-) -> None:
-    from genlab import runs
-
-    t0 = time.time()
-    m.fit(ds, budget=budget, seed=seed, **_fit_options(m, fabric, run_dir, resume))
-    seconds = time.time() - t0
-    if _rank() != 0:
-        return
-    runs.finish_fit(run_dir, m, ds, info, seconds)
-    err.print(f"fitted in {seconds:.1f}s; saved to {run_dir}")
-    if evaluate:
-        _evaluate_run(run_dir, n=None, features="auto", json_out=None)
-
-
-def _resume(run_dir: Path, *, evaluate: bool = True, **fabric: Any) -> None:
-    from genlab import runs
-    from genlab.models import make_model
-
-    info = runs.read_run(run_dir)
-    if info.get("status") == "done":
-        raise GenlabError(f"{run_dir}: this run already finished; nothing to resume")
-    if "model" not in info:
-        raise GenlabError(f"{run_dir}: {runs.RUN_FILE} does not say which model was fitted")
-    ds = runs.load_run_dataset(run_dir)
-    m = make_model(info["model"], **info.get("hyperparameters", {}))
-    from genlab.models.neural import NeuralModel
-
-    if not isinstance(m, NeuralModel):
-        raise GenlabError(
-            f"{run_dir}: {m.name} fits in closed form; there is nothing to resume, fit again instead"
-        )
-    fabric = {**info.get("fabric", {}), **{k: v for k, v in fabric.items() if v is not None}}
-    err.print(f"resuming {info['model']} in {run_dir}")
-    _do_fit(
-        m,
-        ds,
-        run_dir,
-        info,
-        budget=info.get("budget"),
-        seed=info.get("seed", 0),
-        fabric=fabric,
-        resume=True,
-        evaluate=evaluate,
-    )
+def _say():  # noqa: ANN202 - a callable(str)
+    return lambda text: err.print(text, highlight=False)
 
 
 # ---------------------------------------------------------------------- sample / info
@@ -276,8 +198,6 @@ def sample(
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
     """Draw samples from a fitted model."""
-    import numpy as np
-
     import genlab
 
     _check_out_file(out_file, force, (".npz", ".npy", ".png", ".csv"))
@@ -288,7 +208,6 @@ def sample(
     x = m.sample(n, seed=seed)
     write_samples(x, out_file, kind=m.kind_)
     err.print(f"{n} samples of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
-    del np
 
 
 def write_samples(x: Any, path: Path, *, kind: str) -> None:
@@ -314,11 +233,11 @@ def write_samples(x: Any, path: Path, *, kind: str) -> None:
         np.savetxt(buf, flat, delimiter=",", header=header, comments="", fmt="%.7g")
         atomic_write(path, buf.getvalue())
     elif kind == "image":
-        from genlab.report.images import save_image_grid
+        from genlab.viz.images import image_grid_png
 
-        save_image_grid(x, path)
+        atomic_write(path, image_grid_png(x))
     else:
-        from genlab.report.plots import scatter_png
+        from genlab.viz.plots import scatter_png
 
         scatter_png(x, path)
 
@@ -329,24 +248,33 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
     from genlab import runs
     from genlab.fileio import read_json
 
-    r = runs.read_run(run)
+    folder = runs.find_run(run)
+    r = runs.read_run(folder)
     table = Table(show_header=False, title=str(run))
     table.add_row("model", str(r.get("model", "?")))
     table.add_row("hyperparameters", json.dumps(r.get("hyperparameters", {})))
-    if (run / runs.DATA_FILE).is_file():
-        d = read_json(run / runs.DATA_FILE)
+    if (folder / DATA_FILE).is_file():
+        d = read_json(folder / DATA_FILE)
         table.add_row(
             "data",
             f"{d.get('name', d.get('source'))}: {d.get('n_train')} train / {d.get('n_test')} test, "
             f"shape {tuple(d.get('shape', []))}, fingerprint {d.get('fingerprint')}",
         )
-    table.add_row("status", str(r.get("status", "?")))
+    status = str(r.get("status", "?"))
+    if status == "interrupted":
+        status += f" (continue with: genlab fit --resume {run})"
+    elif status == "running" and folder != run:
+        status += " (or killed: if no genlab process is fitting it, continue with `genlab fit --resume`)"
+    table.add_row("status", status)
     if "fit_seconds" in r:
+        steps = f", {r['steps']} steps, stopped by {r.get('stopped_by')}" if "steps" in r else ""
         table.add_row(
             "fit time",
-            f"{r['fit_seconds']:.1f}s (budget {r.get('budget') or 'default'}, seed {r.get('seed')})",
+            f"{r['fit_seconds']:.1f}s (budget {r.get('budget') or 'default'}, seed {r.get('seed')}{steps})",
         )
-    log = runs.read_log(run)
+    if r.get("fabric"):
+        table.add_row("devices", ", ".join(f"{k}={v}" for k, v in r["fabric"].items()))
+    log = runs.read_log(folder)
     if log:
         last = log[-1]
         table.add_row(
@@ -354,7 +282,7 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
             f"{len(log)} lines; last: "
             + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in last.items()),
         )
-    ev = run / "evaluation.json"
+    ev = folder / EVALUATION_FILE
     if ev.is_file():
         v = read_json(ev).get("verdict", {})
         table.add_row("verdict", f"Rule 1 (fidelity): {v.get('rule1')}, Rule 2 (novelty): {v.get('rule2')}")
@@ -370,22 +298,25 @@ def evaluate_cmd(
     ] = None,
     features: Annotated[str, typer.Option(help="auto, pixels, random or a TorchScript file.")] = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing --json file.")] = False,
 ) -> None:
     """Judge a fitted model: Rule 1 (fidelity) and Rule 2 (novelty), each beside a held-out reference."""
-    _evaluate_run(run, n=n, features=features, json_out=json_out)
+    from genlab import runs
+    from genlab.judge.console import print_evaluation
 
-
-def _evaluate_run(run: Path, *, n: int | None, features: str, json_out: Path | None) -> None:
-    from genlab.evaluate import evaluate_run, print_evaluation
-
+    runs.require_run(run)
+    if json_out is not None:
+        _check_out_file(json_out, force, (".json",))
+        if json_out.resolve().parent == run.resolve():
+            raise GenlabError(f"{json_out}: inside the run folder; choose a path outside {run}")
     t0 = time.time()
-    ev = evaluate_run(run, n=n, features=features)
+    ev = runs.evaluate_run(run, n=n, features=features)
     print_evaluation(ev, out)
     if json_out is not None:
         from genlab.fileio import write_json
 
         write_json(json_out, ev.to_dict())
-    err.print(f"evaluated in {time.time() - t0:.1f}s -> {run / 'evaluation.json'}")
+    err.print(f"evaluated in {time.time() - t0:.1f}s -> {run / EVALUATION_FILE}")
 
 
 # ---------------------------------------------------------------------- latent / report / compare / demo
@@ -397,20 +328,24 @@ def latent(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed that picks the interpolation pairs.")] = 0,
     grid: Annotated[int, typer.Option(help="Latent map size: grid x grid decoded points.")] = 15,
+    force: Annotated[bool, typer.Option(help="Overwrite figures already in --out.")] = False,
 ) -> None:
     """Latent-space figures (map, scatter, interpolations) and factor R^2, as PNGs and latent.json."""
-    import genlab
     from genlab import runs
-    from genlab.latent import LATENT_JSON, latent_figures
+    from genlab.latent import LATENT_FILES, latent_figures
 
-    model = genlab.load(run)
-    ds = runs.load_run_dataset(run)
+    runs.require_run(run)
     target = out_dir or run / "latent"
+    taken = [f for f in LATENT_FILES if (target / f).exists()]
+    if taken and not force:
+        raise GenlabError(f"{target}: already holds {', '.join(taken)}; pass --force to overwrite them")
+    model = runs.load_run_model(run)
+    ds = runs.load_run_dataset(run)
     t0 = time.time()
     summary = latent_figures(model, ds, target, seed=seed, grid=grid)
     for key, value in summary.get("factor_r2", {}).items():
         out.print(f"factor {key}: linear R^2 {value['linear']:.3f}, k-NN R^2 {value['knn']:.3f}")
-    files = ", ".join([*summary["figures"].values(), LATENT_JSON])
+    files = ", ".join([*summary["figures"].values(), "latent.json"])
     err.print(f"latent figures in {time.time() - t0:.1f}s -> {target} ({files})")
 
 
@@ -420,16 +355,16 @@ def report(
     out_file: Annotated[
         Path | None, typer.Option("--out", "-o", help="HTML file (default RUN/report.html).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed of the figures.")] = 0,
     force: Annotated[bool, typer.Option(help="Overwrite an existing --out file.")] = False,
 ) -> None:
-    """One self-contained HTML report of a run (data, training, samples, Rule 1/2, latent space)."""
+    """One self-contained HTML report of a run (data, training, samples, Rule 1/2, latent space), drawn
+    from what the run folder holds: it never samples or trains."""
     from genlab.report.html import write_report
 
     if out_file is not None:
         _check_out_file(out_file, force, (".html", ".htm"))
     t0 = time.time()
-    path = write_report(run, out_file, seed=seed)
+    path = write_report(run, out_file)
     err.print(f"report in {time.time() - t0:.1f}s -> {path} (open {path.resolve().as_uri()})")
 
 
@@ -473,8 +408,10 @@ def main() -> None:
     except GenlabError as e:
         if _STATE["debug"]:
             raise
-        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        code = getattr(e, "exit_code", 2)  # Interrupted: 130 (Ctrl-C) or 143 (SIGTERM)
+        label = "[red]error:[/]" if code == 2 else "[yellow]stopped:[/]"
+        err.print(f"{label} {e}", highlight=False, soft_wrap=True)
+        sys.exit(code)
     except (KeyboardInterrupt, EOFError):
         err.print("interrupted")
         sys.exit(130)

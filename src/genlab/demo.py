@@ -22,7 +22,7 @@ from typing import Any
 
 from genlab.errors import GenlabError
 
-__all__ = ["DEMO_MARKER", "DemoJob", "check_out", "demo_jobs", "fit_run", "run_demo"]
+__all__ = ["DEMO_MARKER", "DemoJob", "check_out", "demo_jobs", "run_demo"]
 
 DEMO_MARKER = ".genlab-demo"
 
@@ -89,49 +89,8 @@ def demo_jobs(quick: bool = False) -> list[DemoJob]:
     ]
 
 
-def fit_run(
-    job: DemoJob, run_dir: Path, *, seed: int = 0, progress: Any = None, force: bool = False
-) -> dict[str, Any]:
-    """Fit one job into a run folder laid out as `genlab fit` does (see `genlab.runs`); returns run.json."""
-    import sys
-
-    from genlab import runs
-    from genlab.data import load_dataset
-    from genlab.models import make_model
-    from genlab.models.neural import NeuralModel
-    from genlab.fileio import write_json
-
-    runs.prepare_run_dir(run_dir, force=force)
-    ds = load_dataset(job.data, **job.data_options)
-    model = make_model(job.model, **job.hyper)
-    info: dict[str, Any] = {
-        "model": job.model,
-        "hyperparameters": model.get_params(),
-        "data": job.data,
-        "seed": seed,
-        "budget": job.budget,
-        "fabric": {"accelerator": "cpu", "devices": 1, "strategy": "auto", "precision": "32"},
-        "status": "running",
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "argv": sys.argv[1:],
-    }
-    write_json(run_dir / runs.DATA_FILE, ds.to_json())
-    runs.write_run(run_dir, info)
-    options = {"run_dir": run_dir, "progress": progress} if isinstance(model, NeuralModel) else {}
-    t0 = time.time()
-    model.fit(ds, budget=job.budget, seed=seed, **options)
-    seconds = time.time() - t0
-    runs.finish_fit(run_dir, model, ds, info, seconds)
-    return info
-
-
-def _factor_line(run_dir: Path) -> str:
+def _factor_line(r2: dict[str, dict[str, float]]) -> str:
     """How well the run's latent predicts the data's known factors, in one line."""
-    import genlab
-    from genlab import runs
-    from genlab.latent import factor_r2
-
-    r2 = factor_r2(genlab.load(run_dir), runs.load_run_dataset(run_dir))
     return "latent -> factor R^2 (linear / k-NN): " + ", ".join(
         f"{name} {v['linear']:.3f} / {v['knn']:.3f}" for name, v in r2.items()
     )
@@ -163,9 +122,11 @@ def run_demo(
     training the feature networks)."""
     from rich.console import Console
 
-    from genlab.evaluate import evaluate_run
+    from genlab.fileio import read_json
+    from genlab.layout import FIGURES_DIR, FIGURES_FILE
     from genlab.report.compare import write_index
     from genlab.report.html import write_report
+    from genlab.runs import fit_run
 
     console = console or Console(stderr=True)
     out = Path(out)
@@ -179,19 +140,23 @@ def run_demo(
         run_dir = out / job.folder
         budget = job.budget or "closed form"
         console.print(f"[bold][{k}/{len(jobs)}][/] {job.model} on {job.data} ({budget}) -> {run_dir}")
-        info = fit_run(job, run_dir, seed=seed, progress=progress, force=True)
-        t1 = time.time()
-        ev = evaluate_run(run_dir, features=features or ("pixels" if quick else "auto"))
+        res = fit_run(
+            job.data, job.model, out=run_dir, hyper=job.hyper, data_options=job.data_options,
+            budget=job.budget, seed=seed, force=True, evaluate=True,
+            features=features or ("pixels" if quick else "auto"), progress=progress,
+        )  # fmt: skip
         t2 = time.time()
-        write_report(run_dir, seed=seed)
+        write_report(run_dir)
         t3 = time.time()
-        verdict = ev.to_dict().get("verdict", {})
+        verdict = res.evaluation.verdict
         console.print(
-            f"      fitted in {info['fit_seconds']:.0f}s, evaluated in {t2 - t1:.0f}s, report in {t3 - t2:.0f}s; "
-            f"Rule 1: {verdict.get('rule1', '?')}, Rule 2: {verdict.get('rule2', '?')}"
+            f"      fitted in {res.seconds:.0f}s, evaluated in {res.evaluation.seconds:.0f}s, report in "
+            f"{t3 - t2:.1f}s; Rule 1: {verdict['rule1']}, Rule 2: {verdict['rule2']}"
         )
-        if job.model == "vae" and job.data == "tins":
-            console.print("      " + _factor_line(run_dir))
+        figures = read_json(run_dir / FIGURES_DIR / FIGURES_FILE)
+        r2 = (figures.get("latent") or {}).get("factor_r2")
+        if r2:
+            console.print("      " + _factor_line(r2))
         run_dirs.append(run_dir)
     index = write_index(run_dirs, out / "index.html", title="genlab demo")
     console.print(

@@ -1,11 +1,11 @@
-"""The evaluation metrics as plain functions on feature arrays (N, D); see `genlab.evaluate.metrics`.
+"""The evaluation metrics as plain functions on feature arrays (N, D); see `genlab.judge.metrics`.
 
 Example: `frechet_distance(real_features, fake_features)`, `precision_recall(real, fake, k=3)`.
 """
 
 from __future__ import annotations
 
-from genlab.evaluate.metrics import (
+from genlab.judge.metrics import (
     authenticity,
     c2st,
     closer_to_train_share,

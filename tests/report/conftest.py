@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from genlab.demo import DemoJob, fit_run
+from genlab.demo import DemoJob
+from genlab.runs import fit_run
 
 
 def _run(root: Path, job: DemoJob, features: str, evaluate: bool = True) -> Path:
-    from genlab.evaluate import evaluate_run
-
     run_dir = root / job.folder
-    fit_run(job, run_dir, seed=0, progress="off")
-    if evaluate:
-        evaluate_run(run_dir, features=features)
+    fit_run(
+        job.data, job.model, out=run_dir, hyper=job.hyper, data_options=job.data_options, budget=job.budget,
+        evaluate=evaluate, features=features, progress="off",
+    )  # fmt: skip
     return run_dir
 
 

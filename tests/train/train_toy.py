@@ -53,7 +53,7 @@ class Toy(NeuralModel):
         if ctx.step == self.poison_step:
             with torch.no_grad():
                 getattr(self.net_, "module", self.net_)[0].weight.fill_(float("nan"))
-        noise = 0.01 * torch.randn_like(batch)  # uses the global RNG, like a real family
+        noise = 0.01 * torch.randn(batch.shape, generator=ctx.generator)  # the engine's noise stream
         loss = ((self.net_(batch + noise) - batch) ** 2).mean()
         w = self.w_(torch.ones(1, 1))[0, 0]
         loss = loss - w if self.drift else loss + 0.0 * w
@@ -62,7 +62,7 @@ class Toy(NeuralModel):
         ctx.optimize("main", loss)
         return {"loss": loss.detach()}
 
-    def validation_loss(self, batch: torch.Tensor) -> torch.Tensor:
+    def validation_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.drift:
             return self.w_(torch.ones(1, 1))[0, 0] ** 2
         return ((self.net_(batch) - batch) ** 2).mean()

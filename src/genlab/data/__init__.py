@@ -4,10 +4,9 @@
 .gz) or a folder of images. Options are loader-specific and may be strings from the CLI
 ("500", "0.1", "true"); an unknown option is a DataError listing the valid ones.
 
-Built-in options: toys `n` (10,000) and, for moons/circles/swissroll/spirals, `noise`; `tins`
-`n` (10,000), `size` (32), `color` (false), `extra_factors` (false). Files: npz `key`, `labels`
-(array names); csv `label` (column), `delimiter`; image folders `size`, `color`; IDX `labels`
-(path of an IDX labels file).
+Built-in sets and their options are the registry (`registry.py`; `genlab datasets` lists them).
+Files: npz `key`, `labels` (array names); csv `label` (column), `delimiter`; image folders `size`,
+`color`; IDX `labels` (path of an IDX labels file).
 
 Importing this package imports numpy only (sklearn, PIL load inside the loaders that need them).
 """
@@ -18,113 +17,40 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from genlab.data.builtin import SKLEARN_SETS
-from genlab.data.dataset import (
-    DATA_STREAM,
-    Dataset,
-    OptionSpec,
-    check_split_params,
-    coerce_options,
-    make_dataset,
-    rng_for,
-)
-from genlab.data.toys import TOYS
+from genlab.data.dataset import Dataset, OptionSpec, coerce_options, make_dataset
+from genlab.data.registry import DATASETS, DatasetSpec
 from genlab.errors import DataError
 
-__all__ = ["Dataset", "coerce_options", "dataset_from_json", "list_datasets", "load_dataset"]
-
-DEFAULT_N = 10_000
-TINS_DESCRIPTION = "procedural biscuit-tin images (1x32x32 by default), factors height and width"
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DatasetSpec",
+    "coerce_options",
+    "dataset_from_json",
+    "dataset_options",
+    "list_datasets",
+    "load_dataset",
+]
 
 
 def list_datasets() -> dict[str, str]:
     """Built-in names -> a one-line description each."""
-    out = {name: toy.description for name, toy in TOYS.items()}
-    out.update({name: desc for name, (_, desc) in SKLEARN_SETS.items()})
-    out["tins"] = TINS_DESCRIPTION
-    return out
+    return {name: spec.description for name, spec in DATASETS.items()}
 
 
-def _positive(opts: dict[str, Any], name: str, where: str, minimum: int = 2) -> None:
-    if opts[name] < minimum:
-        raise DataError(f"{where}: option {name} must be at least {minimum}, got {opts[name]}")
+def dataset_options(source: str | Path) -> OptionSpec:
+    """The loader options a source takes (name -> (type, default)): a built-in set's, or its file format's."""
+    if isinstance(source, str) and source in DATASETS:
+        return DATASETS[source].options
+    from genlab.data.files import FILE_OPTIONS, file_format
+
+    path = Path(source).expanduser()
+    return FILE_OPTIONS[file_format(path)] if path.exists() else {}
 
 
-def _load_toy(name: str, options: dict[str, Any], test_fraction: Any, seed: Any) -> Dataset:
-    toy, where = TOYS[name], f"dataset {name!r}"
-    spec: OptionSpec = {"n": (int, DEFAULT_N), **toy.options}
-    opts = coerce_options(options, spec, where)
-    _positive(opts, "n", where)
-    if "noise" in opts and opts["noise"] < 0:
-        raise DataError(f"{where}: option noise must be >= 0, got {opts['noise']}")
-    check_split_params(test_fraction, seed)  # before generating anything
-    x = toy.fn(opts["n"], rng_for(seed, DATA_STREAM), **{k: v for k, v in opts.items() if k != "n"})
-    return make_dataset(
-        name=name,
-        kind="vector",
-        x=x.astype(np.float32),
-        where=where,
-        source=name,
-        options=opts,
-        test_fraction=test_fraction,
-        seed=seed,
-        log_density=toy.log_density,
-        feature_names=["x1", "x2"],
-    )
-
-
-def _load_sklearn(name: str, options: dict[str, Any], test_fraction: Any, seed: Any) -> Dataset:
-    from genlab.data.builtin import load_sklearn
-
-    opts = coerce_options(options, {}, f"dataset {name!r}")
-    d = load_sklearn(name)
-    return make_dataset(
-        name=name,
-        kind=d["kind"],
-        x=d["x"],
-        labels=d["labels"],
-        where=f"dataset {name!r}",
-        source=name,
-        options=opts,
-        test_fraction=test_fraction,
-        seed=seed,
-        class_names=d["class_names"],
-        feature_names=d["feature_names"],
-    )
-
-
-def _load_tins(options: dict[str, Any], test_fraction: Any, seed: Any) -> Dataset:
-    from genlab.data.tins import render_tins, sample_tin_factors
-
-    where = "dataset 'tins'"
-    spec: OptionSpec = {
-        "n": (int, DEFAULT_N),
-        "size": (int, 32),
-        "color": (bool, False),
-        "extra_factors": (bool, False),
-    }
-    opts = coerce_options(options, spec, where)
-    _positive(opts, "n", where)
-    _positive(opts, "size", where, minimum=8)
-    check_split_params(test_fraction, seed)  # before generating anything
-    factors, names = sample_tin_factors(
-        opts["n"], rng_for(seed, DATA_STREAM), extra_factors=opts["extra_factors"], color=opts["color"]
-    )
-    x = render_tins(factors, size=opts["size"], color=opts["color"])
-    return make_dataset(
-        name="tins",
-        kind="image",
-        x=x,
-        factors=factors,
-        where=where,
-        source="tins",
-        options=opts,
-        test_fraction=test_fraction,
-        seed=seed,
-        factor_names=names,
-    )
+def _load_builtin(spec: DatasetSpec, options: dict[str, Any], test_fraction: Any, seed: Any) -> Dataset:
+    opts = coerce_options(options, spec.options, f"dataset {spec.name!r}")
+    return spec.load_fn()(spec, opts, test_fraction, seed)
 
 
 def _load_path(path: Path, options: dict[str, Any], test_fraction: Any, seed: Any) -> Dataset:
@@ -166,12 +92,8 @@ def load_dataset(source: str | Path, *, test_fraction: float = 0.2, seed: int = 
 
     >>> ds = load_dataset("moons", n=1000)   # 800 train, 200 test
     """
-    if isinstance(source, str) and source in TOYS:
-        return _load_toy(source, options, test_fraction, seed)
-    if isinstance(source, str) and source in SKLEARN_SETS:
-        return _load_sklearn(source, options, test_fraction, seed)
-    if isinstance(source, str) and source == "tins":
-        return _load_tins(options, test_fraction, seed)
+    if isinstance(source, str) and source in DATASETS:
+        return _load_builtin(DATASETS[source], options, test_fraction, seed)
     if not isinstance(source, str | Path):
         raise DataError(f"dataset source must be a built-in name or a path, got {type(source).__name__}")
     path = Path(source).expanduser()

@@ -1,8 +1,8 @@
 """Real data sets bundled with scikit-learn (offline): iris, wine, breast-cancer, digits.
 
 Vectors keep their own units; `digits` becomes 1x8x8 images in [0, 1] (pixel / 16, so 17 levels
-k/16). All carry labels and class names; `load_dataset` splits them stratified by label.
-sklearn is imported inside `load_sklearn`, so importing this module stays cheap.
+k/16). All carry labels and class names; they are split stratified by label. sklearn is imported
+inside the loader, so importing this module stays cheap. Names and descriptions are in `registry.py`.
 """
 
 from __future__ import annotations
@@ -11,32 +11,34 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SKLEARN_SETS", "load_sklearn"]
+from genlab.data.dataset import make_dataset
 
-#: name -> (sklearn loader function name, one-line description)
-SKLEARN_SETS: dict[str, tuple[str, str]] = {
-    "iris": ("load_iris", "150 iris flowers, 4 measurements in cm, 3 species"),
-    "wine": ("load_wine", "178 wines, 13 chemical measurements, 3 cultivars"),
-    "breast-cancer": ("load_breast_cancer", "569 tumours, 30 cell-nucleus features, malignant/benign"),
-    "digits": ("load_digits", "1,797 handwritten digits as 1x8x8 images in [0, 1] (pixel/16), labels 0-9"),
-}
+__all__ = ["load_sklearn_set"]
 
 
-def load_sklearn(name: str) -> dict[str, Any]:
-    """Arrays and names for one scikit-learn set: x, labels, kind, class_names, feature_names."""
+def load_sklearn_set(spec: Any, options: dict[str, Any], test_fraction: Any, seed: Any) -> Any:
+    """The registry's loader for a scikit-learn set; `spec.params["fn"]` names sklearn's loader and
+    `spec.params["images"]` says the set is 8x8 images (digits)."""
     import sklearn.datasets
 
-    bunch = getattr(sklearn.datasets, SKLEARN_SETS[name][0])()
+    bunch = getattr(sklearn.datasets, spec.params["fn"])()
     labels = np.asarray(bunch.target, dtype=np.int64)
-    class_names = [str(c) for c in bunch.target_names]
-    if name == "digits":
+    if spec.params.get("images"):
         x = (np.asarray(bunch.images, dtype=np.float32) / 16.0)[:, None]  # (N, 1, 8, 8)
-        return {"x": x, "labels": labels, "kind": "image", "class_names": class_names, "feature_names": None}
-    x = np.asarray(bunch.data, dtype=np.float32)
-    return {
-        "x": x,
-        "labels": labels,
-        "kind": "vector",
-        "class_names": class_names,
-        "feature_names": [str(f) for f in bunch.feature_names],
-    }
+        kind, feature_names = "image", None
+    else:
+        x = np.asarray(bunch.data, dtype=np.float32)
+        kind, feature_names = "vector", [str(f) for f in bunch.feature_names]
+    return make_dataset(
+        name=spec.name,
+        kind=kind,
+        x=x,
+        labels=labels,
+        where=f"dataset {spec.name!r}",
+        source=spec.name,
+        options=options,
+        test_fraction=test_fraction,
+        seed=seed,
+        class_names=[str(c) for c in bunch.target_names],
+        feature_names=feature_names,
+    )

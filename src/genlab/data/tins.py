@@ -19,9 +19,14 @@ signed distances (coverage = clip(0.5 - distance_in_pixels, 0, 1)): no per-pixel
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["HEIGHT_RANGE", "WIDTH_RANGE", "render_tins", "sample_tin_factors"]
+from genlab.data.dataset import DATA_STREAM, check_split_params, make_dataset, rng_for
+from genlab.errors import DataError
+
+__all__ = ["HEIGHT_RANGE", "WIDTH_RANGE", "load_tins", "render_tins", "sample_tin_factors"]
 
 HEIGHT_RANGE = (0.30, 0.85)
 WIDTH_RANGE = (0.30, 0.80)
@@ -151,3 +156,31 @@ def render_tins(factors: np.ndarray, *, size: int = 32, color: bool = False) -> 
     for s in range(0, n, chunk):
         out[s : s + chunk] = _render_chunk(factors[s : s + chunk], size, colors[s : s + chunk])
     return out
+
+
+def load_tins(spec: Any, options: dict[str, Any], test_fraction: Any, seed: Any) -> Any:
+    """The registry's loader: n tins drawn from the data stream of `seed`, rendered, then split."""
+    where = "dataset 'tins'"
+    for name, minimum in (("n", 2), ("size", 8)):
+        if options[name] < minimum:
+            raise DataError(f"{where}: option {name} must be at least {minimum}, got {options[name]}")
+    check_split_params(test_fraction, seed)  # before generating anything
+    factors, names = sample_tin_factors(
+        options["n"],
+        rng_for(seed, DATA_STREAM),
+        extra_factors=options["extra_factors"],
+        color=options["color"],
+    )
+    x = render_tins(factors, size=options["size"], color=options["color"])
+    return make_dataset(
+        name="tins",
+        kind="image",
+        x=x,
+        factors=factors,
+        where=where,
+        source="tins",
+        options=options,
+        test_fraction=test_fraction,
+        seed=seed,
+        factor_names=names,
+    )

@@ -22,11 +22,14 @@ Only `8gaussians` and `checkerboard` have a known closed-form density; the other
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["TOYS", "Toy", "checkerboard_log_density", "eight_gaussians_log_density"]
+from genlab.data.dataset import DATA_STREAM, check_split_params, make_dataset, rng_for
+from genlab.errors import DataError
+
+__all__ = ["CENTERS8", "SD8", "checkerboard_log_density", "eight_gaussians_log_density", "load_toy"]
 
 R8 = 2.0 * math.sqrt(2.0)  # radius of the 8gaussians circle
 SD8 = 0.5 / math.sqrt(2.0)  # sd of each 8gaussians component
@@ -107,37 +110,27 @@ def spirals(n: int, rng: np.random.Generator, noise: float = 0.1) -> np.ndarray:
     return sign * arm / 3.0 + noise * rng.standard_normal((n, 2))
 
 
-class Toy:
-    """A toy set: its generator, its extra options (name -> (type, default)), a density if known."""
-
-    def __init__(
-        self,
-        fn: Callable[..., np.ndarray],
-        description: str,
-        options: dict[str, tuple[type, object]] | None = None,
-        log_density: Callable[[np.ndarray], np.ndarray] | None = None,
-    ) -> None:
-        self.fn, self.description, self.options, self.log_density = (
-            fn,
-            description,
-            options or {},
-            log_density,
-        )
-
-
-TOYS: dict[str, Toy] = {
-    "moons": Toy(moons, "two interleaved half circles (2-D)", {"noise": (float, 0.1)}),
-    "circles": Toy(circles, "two concentric circles (2-D)", {"noise": (float, 0.08)}),
-    "8gaussians": Toy(
-        eight_gaussians, "8 Gaussians on a circle (2-D, exact log_density)", None, eight_gaussians_log_density
-    ),
-    "checkerboard": Toy(
-        checkerboard,
-        "uniform on a 4x4 checkerboard's black squares (2-D, exact log_density)",
-        None,
-        checkerboard_log_density,
-    ),
-    "swissroll": Toy(swissroll, "2-D swiss roll", {"noise": (float, 1.0)}),
-    "pinwheel": Toy(pinwheel, "5-armed pinwheel (2-D)"),
-    "spirals": Toy(spirals, "two interleaved spirals (2-D)", {"noise": (float, 0.1)}),
-}
+def load_toy(spec: Any, options: dict[str, Any], test_fraction: Any, seed: Any) -> Any:
+    """The registry's loader for a toy: draw n points from the data stream of `seed`, then split.
+    `spec.params` names the generator (`fn`) and, where known, the exact density (`log_density`)."""
+    where = f"dataset {spec.name!r}"
+    if options["n"] < 2:
+        raise DataError(f"{where}: option n must be at least 2, got {options['n']}")
+    if options.get("noise", 0.0) < 0:
+        raise DataError(f"{where}: option noise must be >= 0, got {options['noise']}")
+    check_split_params(test_fraction, seed)  # before generating anything
+    fn = globals()[spec.params["fn"]]
+    log_density = globals()[spec.params["log_density"]] if "log_density" in spec.params else None
+    x = fn(options["n"], rng_for(seed, DATA_STREAM), **{k: v for k, v in options.items() if k != "n"})
+    return make_dataset(
+        name=spec.name,
+        kind="vector",
+        x=x.astype(np.float32),
+        where=where,
+        source=spec.name,
+        options=options,
+        test_fraction=test_fraction,
+        seed=seed,
+        log_density=log_density,
+        feature_names=["x1", "x2"],
+    )

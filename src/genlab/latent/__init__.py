@@ -22,10 +22,11 @@ from genlab.latent.core import (
     slerp,
     traverse,
 )
-from genlab.latent.figures import LATENT_JSON, latent_figures
+from genlab.latent.figures import LATENT_FILES, LATENT_JSON, latent_figures
 from genlab.latent.plots import plot_interpolations, plot_latent_map, plot_latent_scatter
 
 __all__ = [
+    "LATENT_FILES",
     "LATENT_JSON",
     "embed",
     "factor_r2",

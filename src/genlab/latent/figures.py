@@ -24,9 +24,11 @@ from genlab.latent.core import (
 )
 from genlab.latent.plots import plot_interpolations, plot_latent_map, plot_latent_scatter
 
-__all__ = ["LATENT_JSON", "latent_figures"]
+__all__ = ["LATENT_FILES", "LATENT_JSON", "latent_figures"]
 
 LATENT_JSON = "latent.json"
+#: every file `latent_figures` may write
+LATENT_FILES = ("latent_map.png", "latent_scatter.png", "interpolations.png", LATENT_JSON)
 
 
 def _map_dims(stats: dict[str, Any], d: int) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """Latent-space figures as PNG: the decoded latent map, a latent scatter, interpolation strips.
 
 Images are drawn as image grids; vector data is drawn in its first two coordinates over the real data.
-matplotlib is imported lazily (through `genlab.report.plots`).
+matplotlib is imported lazily (through `genlab.viz.plots`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from genlab.report.images import image_grid
-from genlab.report.plots import new_figure, new_panels, save_figure
+from genlab.viz.images import image_grid
+from genlab.viz.plots import new_figure, new_panels, save_figure
 
 __all__ = ["plot_interpolations", "plot_latent_map", "plot_latent_scatter", "project_2d"]
 

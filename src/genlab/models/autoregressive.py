@@ -26,6 +26,7 @@ from zuko.nn import MaskedMLP
 from genlab.errors import DataError, GenlabError, NotSupported
 from genlab.models.base import FitData, check_array
 from genlab.models.neural import NeuralModel, seeded_init
+from genlab.models.params import check_int
 
 __all__ = ["Autoregressive", "MADEMixture", "PixelCNN", "infer_levels"]
 
@@ -284,21 +285,17 @@ class Autoregressive(NeuralModel):
         self.levels = levels
 
     # ------------------------------------------------------------------ training hooks
-    def _check_params(self) -> None:
-        if any(v is not None and int(v) < 1 for v in (self.hidden, self.layers)):
-            raise GenlabError(
-                f"autoregressive: hidden and layers must be positive, got {self.hidden}, {self.layers}"
-            )
-        if int(self.kernel_size) < 3 or int(self.kernel_size) % 2 == 0 or int(self.components) < 1:
-            raise GenlabError(
-                "autoregressive: need an odd kernel_size >= 3 and components >= 1, "
-                f"got {self.kernel_size}, {self.components}"
-            )
-        if self.levels is not None and not 2 <= int(self.levels) <= 65536:
-            raise GenlabError(f"autoregressive: levels must be in [2, 65536] or None, got {self.levels}")
+    def _check(self, data: FitData) -> None:
+        super()._check(data)
+        check_int(self, "hidden", none=True)
+        check_int(self, "layers", none=True)
+        check_int(self, "kernel_size", minimum=3)
+        if self.kernel_size % 2 == 0:
+            raise GenlabError(f"autoregressive: kernel_size must be odd, got {self.kernel_size}")
+        check_int(self, "components")
+        check_int(self, "levels", minimum=2, maximum=65536, none=True)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
-        self._check_params()
         image = data.kind == "image"
         if "levels" not in self.data_meta_:  # a fresh fit; a loaded model has it from its file
             levels, rounding = None, False
@@ -331,7 +328,7 @@ class Autoregressive(NeuralModel):
         ctx.optimize("main", loss)
         return {"nll": loss.detach()}
 
-    def validation_loss(self, batch: Tensor) -> Tensor:
+    def validation_loss(self, batch: Tensor, generator: torch.Generator | None = None) -> Tensor:
         return -self.net_(batch).mean() / batch[0].numel()  # nats per dimension
 
     # ------------------------------------------------------------------ inference

@@ -2,8 +2,10 @@
 
 `__init__` only stores hyperparameters; `fit` sets fitted state in attributes ending in `_`; every
 other public method raises `NotFittedError` before `fit`. A family overrides the underscore hooks
-(`_fit`, `_sample`, `_log_prob`, `_encode`, `_decode`, `_get_state`, `_set_state`); the public
-methods here validate input and output once, for all families.
+(`_check`, `_fit`, `_sample`, `_log_prob`, `_encode`, `_decode`, `_get_state`, `_set_state`); the
+public methods here validate input and output once, for all families. `check(data)` runs a family's
+hyperparameter checks against the data without fitting, so a caller can refuse a bad request before
+it writes anything.
 """
 
 from __future__ import annotations
@@ -146,6 +148,11 @@ class GenerativeModel:
         return None
 
     # ------------------------------------------------------------------ public API
+    def check(self, data: Any) -> GenerativeModel:
+        """Raise the GenlabError `fit(data)` would raise first for bad hyperparameters, without fitting."""
+        self._check(as_fit_data(data))
+        return self
+
     def fit(
         self, data: Any, *, budget: str | Budget | None = None, seed: int = 0, **options: Any
     ) -> GenerativeModel:
@@ -153,6 +160,7 @@ class GenerativeModel:
         fd = as_fit_data(data)
         seed = resolve_seed(seed)
         budget = parse_budget(budget)
+        self._check(fd)
         self.shape_ = fd.shape
         self.kind_ = fd.kind
         try:
@@ -200,6 +208,9 @@ class GenerativeModel:
         return save_model(self, path, overwrite=overwrite)
 
     # ------------------------------------------------------------------ hooks
+    def _check(self, data: FitData) -> None:
+        """Check hyperparameter values against the data (see `genlab.models.params`); the default checks none."""
+
     def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _fit() (a family hook)")
 

@@ -24,6 +24,7 @@ from torch import nn
 from genlab.errors import DataError, GenlabError, NotSupported
 from genlab.models.base import FitData
 from genlab.models.neural import NeuralModel, seeded_init
+from genlab.models.params import check_choice, check_int, check_sizes
 from genlab.models.samplers import SAMPLERS, ddim_invert, make_scheduler, run_sampler, schedule_config
 
 __all__ = ["Diffusion", "MLPDenoiser", "UNet", "timestep_embedding"]
@@ -220,9 +221,21 @@ class Diffusion(NeuralModel):
         self.inversion_refine = inversion_refine
 
     # ------------------------------------------------------------------ engine hooks
-    def build(self, data: FitData, generator: torch.Generator) -> None:
+    def _check(self, data: FitData) -> None:
+        super()._check(data)
         if data.kind == "image" and len(data.shape) != 3:
             raise DataError(f"diffusion: images must have shape (C, H, W), got {data.shape}")
+        check_int(self, "hidden")
+        check_int(self, "depth")
+        check_int(self, "channels")
+        check_sizes(self, "channel_mult")
+        schedule_config(self.timesteps, self.schedule, self.prediction, clip=1.0)  # checks all three
+        check_choice(self, "sampler", SAMPLERS)
+        check_int(self, "steps", maximum=int(self.timesteps))
+        check_int(self, "inversion_steps", maximum=int(self.timesteps))
+        check_int(self, "inversion_refine", minimum=0)
+
+    def build(self, data: FitData, generator: torch.Generator) -> None:
         x = torch.from_numpy(data.train)
         if data.kind == "image":  # map [lo, hi] (at least [0, 1]) to [-1, 1]
             lo, hi = min(0.0, float(x.min())), max(1.0, float(x.max()))
@@ -253,15 +266,15 @@ class Diffusion(NeuralModel):
         return {"net_": self.net_}
 
     def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, torch.Tensor]:
-        loss = self._loss(batch)
+        loss = self._loss(batch, ctx.generator)
         ctx.optimize("main", loss)
         return {"loss": loss.detach()}
 
-    def validation_loss(self, batch: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():  # a fixed draw of (t, noise), so the value is comparable between evaluations
-            return self._loss(batch, self.generator(0, batch.device))
+    def validation_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        with torch.no_grad():  # the engine's fixed draw of (t, noise): comparable between validations
+            return self._loss(batch, generator)
 
-    def _loss(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def _loss(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         z0 = (x - self.net_.shift) / self.net_.scale  # (B, *shape)
         T = self.schedule_["num_train_timesteps"]
         t = torch.randint(0, T, (len(z0),), generator=generator, device=z0.device)

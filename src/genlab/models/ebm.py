@@ -21,6 +21,7 @@ from torch import nn
 from genlab.errors import DataError, GenlabError
 from genlab.models.base import FitData, check_array
 from genlab.models.neural import NeuralModel, seeded_init
+from genlab.models.params import check_bool, check_choice, check_float, check_int
 
 __all__ = ["EBM", "EnergyCNN", "EnergyMLP"]
 
@@ -133,15 +134,24 @@ class EBM(NeuralModel):
         self.init = init
 
     # ------------------------------------------------------------------ engine hooks
-    def build(self, data: FitData, generator: torch.Generator) -> None:
+    def _check(self, data: FitData) -> None:
+        super()._check(data)
         if data.kind == "image" and len(data.shape) != 3:
             raise DataError(f"ebm: images must have shape (C, H, W), got {data.shape}")
-        for k in ("langevin_steps", "buffer_size"):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise GenlabError(f"ebm: {k} must be a positive integer, got {v!r}")
-        if not 0.0 <= float(self.reinit) <= 1.0:
-            raise GenlabError(f"ebm: reinit must be in [0, 1], got {self.reinit!r}")
+        check_int(self, "hidden")
+        check_int(self, "depth")
+        check_int(self, "channels")
+        check_bool(self, "spectral_norm")
+        check_float(self, "alpha", low=0.0)
+        check_int(self, "langevin_steps")
+        check_float(self, "step_size", low=0.0, strict=True)
+        check_float(self, "noise", low=0.0)
+        check_int(self, "buffer_size")
+        check_float(self, "reinit", low=0.0, high=1.0)
+        check_int(self, "sample_steps", minimum=0)
+        check_choice(self, "init", INITS)
+
+    def build(self, data: FitData, generator: torch.Generator) -> None:
         x = torch.from_numpy(data.train)
         if data.kind == "image":  # [lo, hi] (at least [0, 1]) -> [-1, 1], chains kept in the pixel range
             lo, hi = min(0.0, float(x.min())), max(1.0, float(x.max()))
@@ -172,11 +182,12 @@ class EBM(NeuralModel):
             self.replay_ = self.replay_.to(batch.device)
         z_pos = (batch - self.net_.shift) / self.net_.scale  # (B, *shape)
         # negatives: chains continued from the replay buffer, a share `reinit` restarted from noise
-        idx = torch.randint(len(self.replay_), (len(batch),), device=batch.device)
+        g = ctx.generator
+        idx = torch.randint(len(self.replay_), (len(batch),), generator=g, device=batch.device)
         start = self.replay_[idx]
-        fresh = torch.rand(len(batch), device=batch.device) < self.reinit
-        start = torch.where(fresh.view(-1, *[1] * (start.dim() - 1)), self._uniform(len(batch)), start)
-        z_neg = self._langevin(start, self.langevin_steps)
+        fresh = torch.rand(len(batch), generator=g, device=batch.device) < self.reinit
+        start = torch.where(fresh.view(-1, *[1] * (start.dim() - 1)), self._uniform(len(batch), g), start)
+        z_neg = self._langevin(start, self.langevin_steps, g)
         self.replay_[idx] = z_neg
         e_pos, e_neg = self.net_(z_pos), self.net_(z_neg)  # (B,), (B,)
         cd = e_pos.mean() - e_neg.mean()
@@ -204,14 +215,12 @@ class EBM(NeuralModel):
         self.replay_ = torch.from_numpy(replay.copy())
 
     # ------------------------------------------------------------------ Langevin dynamics
-    def _uniform(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def _uniform(self, n: int, generator: torch.Generator) -> torch.Tensor:
         lo, hi = self.net_.lo, self.net_.hi
         u = torch.rand((n, *lo.shape[1:]), generator=generator, device=lo.device)
         return lo + (hi - lo) * u
 
-    def _langevin(
-        self, z: torch.Tensor, steps: int, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def _langevin(self, z: torch.Tensor, steps: int, generator: torch.Generator) -> torch.Tensor:
         """`steps` updates z <- z - step_size * dE/dz + noise * N(0, I), clamped to the box."""
         lo, hi = self.net_.lo, self.net_.hi
         with torch.enable_grad():

@@ -22,10 +22,11 @@ import torch
 import zuko
 from torch import Tensor, nn
 
-from genlab.errors import DataError, GenlabError, NotSupported
+from genlab.errors import DataError, NotSupported
 from genlab.models.autoregressive import infer_levels
 from genlab.models.base import FitData
 from genlab.models.neural import NeuralModel, seeded_init
+from genlab.models.params import check_choice, check_float, check_int, check_sizes
 
 __all__ = ["Flow", "FlowNet", "Preprocess"]
 
@@ -138,20 +139,17 @@ class Flow(NeuralModel):
         return int(np.prod(self.shape_)) if self.is_fitted else None
 
     # ------------------------------------------------------------------ training hooks
-    def _check_params(self) -> None:
-        if self.arch not in ARCHS:
-            raise GenlabError(f"flow: unknown arch {self.arch!r}; choose one of {', '.join(ARCHS)}")
-        if int(self.transforms) < 1 or not self.hidden or min(self.hidden) < 1:
-            raise GenlabError(
-                f"flow: need transforms >= 1 and positive hidden sizes, got {self.transforms}, {self.hidden}"
-            )
-        if not 0 <= self.alpha < 0.5:
-            raise GenlabError(f"flow: alpha must be in [0, 0.5), got {self.alpha}")
-        if self.levels is not None and int(self.levels) < 2:
-            raise GenlabError(f"flow: levels must be >= 2 or None, got {self.levels}")
+    def _check(self, data: FitData) -> None:
+        super()._check(data)
+        check_choice(self, "arch", ARCHS)
+        check_int(self, "transforms")
+        check_sizes(self, "hidden")
+        check_int(self, "bins", minimum=2)
+        check_int(self, "passes", none=True)
+        check_int(self, "levels", minimum=2, none=True)
+        check_float(self, "alpha", low=0.0, high=0.5, high_strict=True)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
-        self._check_params()
         d, image = data.dim, data.kind == "image"
         if image and (data.train.min() < 0 or data.train.max() > 1):
             raise DataError(
@@ -183,7 +181,7 @@ class Flow(NeuralModel):
     def modules(self) -> dict[str, nn.Module]:
         return {"net_": self.net_}
 
-    def _dequantise(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def _dequantise(self, x: Tensor, generator: torch.Generator) -> Tensor:
         """Spread each grid level uniformly over its cell of width 1 / (levels - 1)."""
         if not self.levels_:
             return x
@@ -191,12 +189,12 @@ class Flow(NeuralModel):
         return x + (u - 0.5) / (self.levels_ - 1)
 
     def training_step(self, batch: Tensor, ctx: Any) -> dict[str, Tensor]:
-        x = self._dequantise(batch.flatten(1))  # global RNG, seeded by the engine from the fit seed
+        x = self._dequantise(batch.flatten(1), ctx.generator)
         loss = -self.net_(x).mean() / x.shape[1]  # nats per dimension
         ctx.optimize("main", loss)
         return {"nll": loss.detach()}
 
-    def validation_loss(self, batch: Tensor) -> Tensor:
+    def validation_loss(self, batch: Tensor, generator: torch.Generator | None = None) -> Tensor:
         x = batch.flatten(1)
         return -self.net_(x).mean() / x.shape[1]
 

@@ -30,7 +30,9 @@ from torch import Tensor, nn
 from genlab.errors import GenlabError
 from genlab.models.base import FitData
 from genlab.models.neural import NeuralModel, seeded_init
+from genlab.models.params import check_bool, check_choice, check_float, check_int, check_sizes
 from genlab.models.vae import conv_levels
+from genlab.train import TrainConfig
 
 __all__ = ["GAN", "MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator"]
 
@@ -163,22 +165,24 @@ class GAN(NeuralModel):
     latent_dim: int = 32  # type: ignore[assignment]
 
     # ------------------------------------------------------------------ training hooks
-    def _check_params(self) -> None:
-        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, int) or self.latent_dim < 1:
-            raise GenlabError(f"gan: latent_dim must be a positive integer, got {self.latent_dim!r}")
-        if self.loss not in LOSSES:
-            raise GenlabError(f"gan: loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.n_critic is not None and int(self.n_critic) < 1:
-            raise GenlabError(f"gan: n_critic must be >= 1 or None, got {self.n_critic!r}")
-        if not self.hidden or min(self.hidden) < 1 or not self.channels or min(self.channels) < 1:
-            raise GenlabError(
-                f"gan: hidden and channels need positive sizes, got {self.hidden}, {self.channels}"
-            )
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise GenlabError(f"gan: betas must be two numbers in [0, 1), got {self.betas!r}")
+    def _check(self, data: FitData) -> None:
+        super()._check(data)
+        check_int(self, "latent_dim")
+        check_choice(self, "loss", LOSSES)
+        check_int(self, "n_critic", none=True)
+        check_sizes(self, "hidden")
+        check_sizes(self, "channels")
+        check_bool(self, "spectral_norm")
+        check_float(self, "gp_weight", low=0.0)
+        betas = self.betas
+        if not (
+            isinstance(betas, tuple | list)
+            and len(betas) == 2
+            and all(isinstance(b, int | float) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
+        ):
+            raise GenlabError(f"gan: betas must be two numbers in [0, 1), got {betas!r}")
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
-        self._check_params()
         latent, sn = int(self.latent_dim), bool(self.spectral_norm)
         with seeded_init(generator):
             if data.kind == "image":
@@ -197,23 +201,23 @@ class GAN(NeuralModel):
     def modules(self) -> dict[str, nn.Module]:
         return {"generator_": self.generator_, "discriminator_": self.discriminator_}
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+    def configure_optimizers(self, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         betas = (float(self.betas[0]), float(self.betas[1]))
         return {
-            "d": torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=betas),
-            "g": torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=betas),
+            "d": torch.optim.Adam(self.discriminator_.parameters(), lr=config.lr, betas=betas),
+            "g": torch.optim.Adam(self.generator_.parameters(), lr=config.lr, betas=betas),
         }
 
-    def _noise(self, n: int, device: torch.device) -> Tensor:
-        return torch.randn(n, int(self.latent_dim), device=device)  # global RNG, seeded by the engine
+    def _noise(self, n: int, g: torch.Generator) -> Tensor:
+        return torch.randn(n, int(self.latent_dim), generator=g, device=g.device)
 
-    def d_loss(self, real: Tensor) -> Tensor:
+    def d_loss(self, real: Tensor, g: torch.Generator) -> Tensor:
         """Discriminator loss on a real batch and as many fakes; one D forward for both (DDP-friendly)."""
         n = len(real)
         with torch.no_grad():
-            fake = self.generator_(self._noise(n, real.device))
+            fake = self.generator_(self._noise(n, g))
         if self.loss == "wgan-gp":  # interpolates go through the same forward
-            a = torch.rand(n, *([1] * (real.ndim - 1)), device=real.device)
+            a = torch.rand(n, *([1] * (real.ndim - 1)), generator=g, device=real.device)
             mix = (a * real + (1 - a) * fake).requires_grad_(True)
             scores = self.discriminator_(torch.cat([real, fake, mix]))
             s_real, s_fake, s_mix = scores.split(n)
@@ -225,8 +229,8 @@ class GAN(NeuralModel):
             return F.relu(1.0 - s_real).mean() + F.relu(1.0 + s_fake).mean()
         return F.softplus(-s_real).mean() + F.softplus(s_fake).mean()
 
-    def g_loss(self, n: int, device: torch.device) -> Tensor:
-        s_fake = self.discriminator_(self.generator_(self._noise(n, device)))
+    def g_loss(self, n: int, g: torch.Generator) -> Tensor:
+        s_fake = self.discriminator_(self.generator_(self._noise(n, g)))
         if self.loss == "nonsaturating":
             return F.softplus(-s_fake).mean()
         return -s_fake.mean()  # hinge and wgan-gp
@@ -234,9 +238,9 @@ class GAN(NeuralModel):
     def training_step(self, batch: Tensor, ctx: Any) -> dict[str, Tensor]:
         n_critic = int(self.n_critic) if self.n_critic is not None else (5 if self.loss == "wgan-gp" else 1)
         for _ in range(n_critic):
-            d = self.d_loss(batch)
+            d = self.d_loss(batch, ctx.generator)
             ctx.optimize("d", d)
-        g = self.g_loss(len(batch), batch.device)
+        g = self.g_loss(len(batch), ctx.generator)
         ctx.optimize("g", g)
         return {"d": d.detach(), "g": g.detach()}
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from genlab.budget import Budget
 from genlab.models.base import FitData, GenerativeModel
+from genlab.models.params import check_float
 
 __all__ = ["Gaussian"]
 
@@ -23,6 +24,9 @@ class Gaussian(GenerativeModel):
 
     def __init__(self, reg: float = 1e-6) -> None:
         self.reg = reg
+
+    def _check(self, data: FitData) -> None:
+        check_float(self, "reg", low=0.0)
 
     def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
         x = data.train.reshape(len(data.train), -1).astype(np.float64)

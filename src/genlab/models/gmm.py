@@ -9,6 +9,7 @@ import numpy as np
 from genlab.budget import Budget
 from genlab.errors import GenlabError
 from genlab.models.base import FitData, GenerativeModel
+from genlab.models.params import check_choice, check_float, check_int
 
 __all__ = ["GMM"]
 
@@ -39,13 +40,20 @@ class GMM(GenerativeModel):
         self.max_iter = max_iter
         self.n_init = n_init
 
+    def _check(self, data: FitData) -> None:
+        check_int(self, "n_components")
+        check_choice(self, "covariance_type", _COV_TYPES)
+        check_float(self, "reg_covar", low=0.0)
+        check_int(self, "max_iter")
+        check_int(self, "n_init")
+        if self.n_components > len(data.train):
+            raise GenlabError(
+                f"gmm: n_components={self.n_components} exceeds the {len(data.train)} training observations"
+            )
+
     def _estimator(self, seed: int = 0):
         from sklearn.mixture import GaussianMixture
 
-        if self.covariance_type not in _COV_TYPES:
-            raise GenlabError(
-                f"gmm: covariance_type must be one of {_COV_TYPES}, got {self.covariance_type!r}"
-            )
         return GaussianMixture(
             n_components=int(self.n_components),
             covariance_type=self.covariance_type,

@@ -18,6 +18,7 @@ import numpy as np
 from genlab.budget import Budget
 from genlab.errors import GenlabError
 from genlab.models.base import FitData, GenerativeModel
+from genlab.models.params import check_float, check_int
 
 __all__ = ["KDE"]
 
@@ -34,6 +35,12 @@ class KDE(GenerativeModel):
         self.bandwidth = bandwidth
         self.pca = pca
         self.cv_max_points = cv_max_points
+
+    def _check(self, data: FitData) -> None:
+        if self.bandwidth != "cv":
+            check_float(self, "bandwidth", low=0.0, strict=True)
+        check_int(self, "pca", none=True, maximum=max(1, data.dim - 1))
+        check_int(self, "cv_max_points", minimum=10)
 
     # ------------------------------------------------------------------ transforms
     def _to_coords(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,28 +1,35 @@
-"""Base class of the torch families. The training engine (`genlab.train`) drives these hooks and
-knows nothing else about a family; a family knows nothing about devices, DDP, EMA or checkpoints.
+"""Base class of the torch families. `fit` hands the training engine (`genlab.train`, the layer below)
+this model's hooks, its `TrainConfig` and the caller's options; the engine knows nothing else about a
+family, and a family knows nothing about devices, DDP, EMA or checkpoints.
 
 A family implements:
-    build(data, generator)            create its networks from the data's shape (seeded init)
+    build(data, generator)            create its networks from the data's shape (seeded init from
+                                      `generator`, inside `seeded_init`)
     modules() -> {attr: nn.Module}    the networks, keyed by the attribute that holds each (e.g.
                                       {"net_": self.net_}): moved to the device, EMA'd, checkpointed,
-                                      saved. During training the engine swaps those attributes for
-                                      their Fabric-wrapped (device/DDP) versions, so a family calls each
+                                      saved. During training the engine hands back their Fabric-wrapped
+                                      (device/DDP) versions through `use_modules`, so a family calls each
                                       network through its forward(), never a submodule directly.
                                       Data statistics (e.g. standardisation) live in registered buffers,
                                       so they are saved with the weights.
-    configure_optimizers() -> {name: Optimizer}
+    configure_optimizers(config) -> {name: Optimizer}   (default: one AdamW with config.lr)
     training_step(batch, ctx) -> {loss name: float}
         calls ctx.optimize(optimizer_name, loss) once per optimizer update it wants (a GAN calls it
         for "d" n_critic times and then for "g"); the engine handles zero_grad, backward, clipping,
         the NaN guard, the LR schedule and EMA. The values may be detached 0-d tensors (no sync;
-        the engine averages them when it logs). ctx also has step, epoch, fraction (share of the
-        budget done), device and world_size.
-    validation_loss(batch) -> Tensor  (optional; a scalar, lower is better, used for logging,
-                                        best-checkpoint selection and early stopping)
+        the engine averages them when it logs). Training noise is drawn from `ctx.generator` (never
+        torch's global RNG). ctx also has step, epoch, fraction (share of the budget done), device and
+        world_size.
+    validation_loss(batch, generator) -> Tensor  (optional; a scalar, lower is better, used for logging,
+                                        best-checkpoint selection and early stopping; noise from
+                                        `generator`)
     on_fit_end(data)                  (optional; after training, with EMA weights in place)
     _extra_state() / _set_extra_state(arrays, meta)   (optional; fitted non-network state)
 and the usual `_sample`, `_log_prob`, `_encode`, `_decode` of `GenerativeModel`, using
 `self.generator(seed)` for randomness. After `fit`, networks live on the CPU in eval mode.
+
+The training hyperparameters (lr, batch_size, ... below) are the fields of `TrainConfig`; a family
+declares its own defaults for them in its `__init__` signature and `default_budget`.
 """
 
 from __future__ import annotations
@@ -37,8 +44,11 @@ from torch import nn
 
 from genlab.budget import Budget
 from genlab.models.base import FitData, GenerativeModel
+from genlab.train import EngineOptions, TrainConfig, TrainResult, train
 
 __all__ = ["NeuralModel", "seeded_init"]
+
+_D = TrainConfig()  # the engine's defaults; a family overrides them in its own signature
 
 
 @contextmanager
@@ -60,15 +70,15 @@ class NeuralModel(GenerativeModel):
     def __init__(
         self,
         *,
-        lr: float = 1e-3,
-        batch_size: int = 128,
-        weight_decay: float = 0.0,
-        grad_clip: float | None = 1.0,
-        warmup_steps: int = 100,
-        lr_schedule: str = "cosine",
-        ema: bool = True,
-        ema_decay: float = 0.995,
-        early_stopping: int | None = None,
+        lr: float = _D.lr,
+        batch_size: int = _D.batch_size,
+        weight_decay: float = _D.weight_decay,
+        grad_clip: float | None = _D.grad_clip,
+        warmup_steps: int = _D.warmup_steps,
+        lr_schedule: str = _D.lr_schedule,
+        ema: bool = _D.ema,
+        ema_decay: float = _D.ema_decay,
+        early_stopping: int | None = _D.early_stopping,
     ) -> None:
         self.lr = lr
         self.batch_size = batch_size
@@ -80,6 +90,12 @@ class NeuralModel(GenerativeModel):
         self.ema_decay = ema_decay
         self.early_stopping = early_stopping
 
+    def train_config(self) -> TrainConfig:
+        """This model's optimisation settings, as the engine receives them (checked here)."""
+        return TrainConfig(
+            **{k: getattr(self, k) for k in TrainConfig.fields() if k != "budget"}, budget=self.default_budget
+        )
+
     # ------------------------------------------------------------------ hooks for the family
     def build(self, data: FitData, generator: torch.Generator) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement build() (a family hook)")
@@ -87,14 +103,14 @@ class NeuralModel(GenerativeModel):
     def modules(self) -> dict[str, nn.Module]:
         raise NotImplementedError(f"{type(self).__name__} must implement modules() (a family hook)")
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+    def configure_optimizers(self, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         params = [p for m in self.modules().values() for p in m.parameters()]
-        return {"main": torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)}
+        return {"main": torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)}
 
     def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, float | torch.Tensor]:
         raise NotImplementedError(f"{type(self).__name__} must implement training_step() (a family hook)")
 
-    def validation_loss(self, batch: torch.Tensor) -> torch.Tensor | None:
+    def validation_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor | None:
         return None
 
     def on_fit_end(self, data: FitData) -> None:
@@ -106,12 +122,26 @@ class NeuralModel(GenerativeModel):
     def _set_extra_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         pass
 
+    def _check(self, data: FitData) -> None:
+        self.train_config()  # the training settings are checked by TrainConfig itself
+
+    # ------------------------------------------------------------------ what the engine calls
+    def identity(self) -> dict[str, Any]:
+        return {"model": self.name, "params": self.get_params()}
+
+    def use_modules(self, modules: dict[str, nn.Module]) -> None:
+        """The engine hands the networks (wrapped for the device, or back unwrapped) to the family."""
+        for attr, module in modules.items():
+            setattr(self, attr, module)
+
     # ------------------------------------------------------------------ shared machinery
     def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
-        from genlab.train import train
-
+        config = self.train_config()
+        engine = EngineOptions.from_kwargs(f"{self.name}.fit", **options)
         self.data_meta_ = {"n_train": len(data.train)}
-        train(self, data, budget=budget, seed=seed, **options)
+        self.train_result_: TrainResult = train(
+            self, data, config=config, budget=budget, seed=seed, options=engine
+        )
         for m in self.modules().values():
             m.cpu().eval()
         self.on_fit_end(data)

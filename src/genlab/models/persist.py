@@ -22,7 +22,7 @@ FORMAT_VERSION = 1
 
 def save_model(model: Any, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write `model` (fitted) to the folder `path`: weights first, then the config that points at them."""
-    from genlab import __version__
+    from genlab.version import __version__
 
     path = Path(path)
     targets = [path / CONFIG_FILE, path / WEIGHTS_FILE]

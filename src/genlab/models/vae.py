@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from genlab.errors import GenlabError
 from genlab.models.base import FitData
 from genlab.models.neural import NeuralModel, seeded_init
+from genlab.models.params import check_choice, check_float, check_int, check_sizes
 
 __all__ = ["VAE", "MLPEncoder", "MLPDecoder", "ConvEncoder", "ConvDecoder", "conv_levels"]
 
@@ -189,30 +190,24 @@ class VAE(NeuralModel):
     latent_dim: int = 16  # type: ignore[assignment]
 
     # ------------------------------------------------------------------ training hooks
-    def _check_params(self, kind: str) -> None:
-        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, int) or self.latent_dim < 1:
-            raise GenlabError(f"vae: latent_dim must be a positive integer, got {self.latent_dim!r}")
-        if self.likelihood not in LIKELIHOODS:
-            raise GenlabError(
-                f"vae: likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
-            )
-        if self.likelihood == "bernoulli" and kind != "image":
+    def _check(self, data: FitData) -> None:
+        super()._check(data)
+        check_int(self, "latent_dim")
+        check_choice(self, "likelihood", LIKELIHOODS)
+        if self.likelihood == "bernoulli" and data.kind != "image":
             raise GenlabError(
                 "vae: likelihood='bernoulli' needs images with values in [0, 1]; use 'gaussian'"
             )
-        if self.latent_sampler not in SAMPLERS:
-            raise GenlabError(
-                f"vae: latent_sampler must be one of {', '.join(SAMPLERS)}, got {self.latent_sampler!r}"
-            )
-        if not self.hidden or min(self.hidden) < 1 or not self.channels or min(self.channels) < 1:
-            raise GenlabError(
-                f"vae: hidden and channels need positive sizes, got {self.hidden}, {self.channels}"
-            )
-        if self.beta < 0 or self.free_bits < 0 or int(self.iwae_k) < 1 or int(self.gmm_components) < 1:
-            raise GenlabError("vae: beta and free_bits must be >= 0, iwae_k and gmm_components >= 1")
+        check_choice(self, "latent_sampler", SAMPLERS)
+        check_sizes(self, "hidden")
+        check_sizes(self, "channels")
+        check_float(self, "beta", low=0.0)
+        check_float(self, "free_bits", low=0.0)
+        check_int(self, "kl_warmup_steps", minimum=0)
+        check_int(self, "iwae_k")
+        check_int(self, "gmm_components")
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
-        self._check_params(data.kind)
         self.lik_ = self.likelihood
         latent, hidden = int(self.latent_dim), tuple(int(h) for h in self.hidden)
         with seeded_init(generator):
@@ -240,16 +235,17 @@ class VAE(NeuralModel):
         ll = -0.5 * ((x - loc) / log_sd.exp()) ** 2 - log_sd - 0.5 * LOG_2PI
         return ll.flatten(1).sum(1)
 
-    def _terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def _terms(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """Reconstruction log-likelihood (n,) and KL per latent dimension (n, latent), one z per x."""
         mu, logvar = self.encoder_(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + eps * (0.5 * logvar).exp()
         rec = self._log_lik(x, self.decoder_(z))
         kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
         return rec, kl
 
     def training_step(self, batch: Tensor, ctx: Any) -> dict[str, Tensor]:
-        rec, kl = self._terms(batch)
+        rec, kl = self._terms(batch, ctx.generator)
         # KL warm-up: 0 -> beta over kl_warmup_steps, or over the first half of the budget if shorter
         ramp = max(ctx.step / max(int(self.kl_warmup_steps), 1), 2.0 * ctx.fraction)
         weight = float(self.beta) * min(1.0, ramp)
@@ -260,8 +256,8 @@ class VAE(NeuralModel):
         ctx.optimize("main", loss)
         return {"loss": loss.detach(), "rec": -rec.mean().detach(), "kl": kl.sum(1).mean().detach()}
 
-    def validation_loss(self, batch: Tensor) -> Tensor:
-        rec, kl = self._terms(batch)
+    def validation_loss(self, batch: Tensor, generator: torch.Generator) -> Tensor:
+        rec, kl = self._terms(batch, generator)
         return (kl.sum(1) - rec).mean()  # negative ELBO (beta = 1), nats per observation
 
     def on_fit_end(self, data: FitData) -> None:

@@ -37,26 +37,15 @@ class Column:
     help: str
 
 
-COLUMNS: list[Column] = [
-    Column("fit_seconds", "fit s", "", "lower", "training wall time in seconds"),
-    Column("frechet_distance", "FD", "rule1", "lower", "Frechet distance in feature space"),
-    Column("precision", "precision", "rule1", "higher", "share of samples on the data manifold"),
-    Column("recall", "recall", "rule1", "higher", "share of the data manifold the samples reach"),
-    Column("coverage", "coverage", "rule1", "higher", "share of real neighbourhoods holding a sample"),
-    Column(
-        "c2st_accuracy", "C2ST acc", "rule1", "near:0.5", "classifier accuracy, real vs generated (0.5 ideal)"
-    ),
-    Column("nll_per_dim", "NLL/dim", "rule1", "lower", "negative log-likelihood per dimension (nats)"),
-    Column("memorization_rate", "memorised", "rule2", "lower", "share of near-copies of a training point"),
-    Column(
-        "authenticity",
-        "authentic",
-        "rule2",
-        "higher",
-        "share of samples not inside a training point's neighbourhood",
-    ),
-    Column("ct", "C_T", "rule2", "near:0", "data-copying statistic (< -3 copies, > 3 under-fits)"),
-]
+def _columns() -> list[Column]:
+    """Fit time, then every metric the registry marks for comparison, in the registry's order."""
+    from genlab.judge.specs import compare_specs
+
+    cols = [Column("fit_seconds", "fit s", "", "lower", "training wall time in seconds")]
+    return cols + [Column(s.name, s.short, s.rule, s.better, s.help) for s in compare_specs()]
+
+
+COLUMNS: list[Column] = _columns()
 
 
 def _finite(v: Any) -> bool:
@@ -65,18 +54,19 @@ def _finite(v: Any) -> bool:
 
 def collect(runs: list[str | Path]) -> list[dict[str, Any]]:
     """One row per run: run, model, data, status, verdicts and the COLUMNS' values (None if missing)."""
-    from genlab import runs as runs_mod
     from genlab.errors import GenlabError
     from genlab.fileio import read_json
+    from genlab.layout import DATA_FILE, EVALUATION_FILE
+    from genlab.runs.folder import read_run
 
     if not runs:
         raise GenlabError("compare needs at least one run folder")
     rows = []
     for run in runs:
         run = Path(run)
-        info = runs_mod.read_run(run)
-        data = read_json(run / runs_mod.DATA_FILE) if (run / runs_mod.DATA_FILE).is_file() else {}
-        ev = read_json(run / "evaluation.json") if (run / "evaluation.json").is_file() else {}
+        info = read_run(run)
+        data = read_json(run / DATA_FILE) if (run / DATA_FILE).is_file() else {}
+        ev = read_json(run / EVALUATION_FILE) if (run / EVALUATION_FILE).is_file() else {}
         row: dict[str, Any] = {
             "run": run,
             "model": info.get("model", "?"),
@@ -140,7 +130,7 @@ def print_comparison(rows: list[dict[str, Any]], console: Any) -> None:
     being cut short."""
     from rich.table import Table
 
-    from genlab.report.html import fmt
+    from genlab.report.page import fmt
 
     best = mark_best(rows)
     cols = _columns_present(rows)
@@ -166,7 +156,7 @@ def print_comparison(rows: list[dict[str, Any]], console: Any) -> None:
 
 def comparison_markdown(rows: list[dict[str, Any]]) -> str:
     """A GitHub-flavoured markdown table; the best values in bold."""
-    from genlab.report.html import fmt
+    from genlab.report.page import fmt
 
     best = mark_best(rows)
     cols = _columns_present(rows)
@@ -188,7 +178,8 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _table_html(rows: list[dict[str, Any]], base: Path) -> str:
-    from genlab.report.html import REPORT_FILE, Raw, badge, esc, table
+    from genlab.layout import REPORT_FILE
+    from genlab.report.page import Raw, badge, esc, table
 
     best = mark_best(rows)
     cols = _columns_present(rows)
@@ -224,7 +215,7 @@ def comparison_html(
 ) -> str:
     """A self-contained page with the comparison table; run names link to their reports (relative to
     `base`, the folder the page is written to)."""
-    from genlab.report.html import Raw, esc, page
+    from genlab.report.page import Raw, esc, page
 
     base = base or Path.cwd()
     body = [Raw(f"<h1>{esc(title)}</h1>")]
@@ -252,14 +243,15 @@ def write_comparison(runs: list[str | Path], path: str | Path) -> Path:
 
 def write_index(runs: list[str | Path], path: str | Path, *, title: str = "genlab demo") -> Path:
     """The demo's index page: what was run, the comparison table, links to every report."""
-    from genlab.report.html import Raw, esc
     from genlab.fileio import atomic_write
+    from genlab.layout import REPORT_FILE
+    from genlab.report.page import Raw, esc
 
     path = Path(path)
     rows = collect(runs)
     items = []
     for r in rows:
-        href = os.path.relpath(Path(r["run"]) / "report.html", path.resolve().parent)
+        href = os.path.relpath(Path(r["run"]) / REPORT_FILE, path.resolve().parent)
         took = f"{r['fit_seconds']:.0f} s" if r["fit_seconds"] is not None else "?"
         items.append(
             f'<li><a href="{esc(href)}">{esc(r["model"])} on {esc(r["data"])}</a> \u2013 fitted in {took}</li>'

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from genlab.errors import DataError
-from genlab.fileio import load_arrays, read_json, save_arrays, write_json
+from genlab.fileio import fsync_dir, load_arrays, read_json, save_arrays, write_json
+from genlab.layout import CHECKPOINTS_DIR
 
 __all__ = ["flatten_state", "unflatten_state", "write_checkpoint", "read_checkpoint", "checkpoint_path"]
 
@@ -62,7 +63,7 @@ def unflatten_state(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def checkpoint_path(run_dir: str | Path, which: str) -> Path:
-    return Path(run_dir) / "checkpoints" / which
+    return Path(run_dir) / CHECKPOINTS_DIR / which
 
 
 def write_checkpoint(folder: Path, state: dict[str, Any]) -> None:
@@ -80,7 +81,7 @@ def write_checkpoint(folder: Path, state: dict[str, Any]) -> None:
         os.replace(folder, old)
     os.replace(tmp, folder)  # the switch: before it `old` is complete, after it `folder` is
     shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(folder.parent)
+    fsync_dir(folder.parent)
 
 
 def read_checkpoint(folder: Path) -> dict[str, Any]:
@@ -100,16 +101,3 @@ def read_checkpoint(folder: Path) -> dict[str, Any]:
         raise DataError(
             f"{folder}: checkpoint files do not match each other ({type(e).__name__}: {e})"
         ) from None
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

@@ -1,12 +1,19 @@
-"""The one training loop, on Lightning Fabric. It drives the hooks of `NeuralModel` and knows nothing
-about model families: a family gives networks, optimizers and a step function that calls
+"""The one training loop, on Lightning Fabric. It drives the hooks of a `Trainable` (see below) and knows
+nothing about model families: a family gives networks, optimizers and a step function that calls
 `ctx.optimize(name, loss)`; the loop does devices/DDP/precision (Fabric), batching, the LR schedule
 (linear warm-up, cosine decay), gradient clipping, the non-finite guard, EMA of weights, validation,
 early stopping, checkpoints (safetensors + JSON), resume, logging and progress.
 
-Determinism: on one CPU process the same seed gives the same weights. Batches come from a
-permutation seeded by (seed, epoch), so a run resumed from a checkpoint continues exactly where the
-checkpoint left it (RNG state included) and ends with the weights of an uninterrupted run.
+What the engine is handed is all it reads: the trainable's hooks, a `TrainConfig` (optimisation
+settings) and `EngineOptions` (devices, run folder, intervals). It never reads or sets a model
+attribute: networks go in and out through `modules()` and `use_modules()`.
+
+Randomness: nothing touches torch's global RNG. The family's training noise comes from
+`ctx.generator`, a generator on the device seeded from (seed, rank) and saved in checkpoints; batches
+come from a permutation seeded by (seed, epoch); validation noise from a fresh generator seeded by the
+seed each time. So the same seed gives the same weights on one CPU process, a run resumed from a
+checkpoint ends with the weights of an uninterrupted run, and the caller's global RNG state is as
+it was.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -25,12 +32,14 @@ from torch import nn
 
 from genlab.budget import Budget, parse_budget
 from genlab.errors import DataError, GenlabError
+from genlab.fileio import atomic_write
+from genlab.layout import LOG_FILE
 from genlab.train.checkpoint import checkpoint_path, read_checkpoint, write_checkpoint
+from genlab.train.config import EngineOptions, TrainConfig
 from genlab.train.progress import Reporter, read_log
 
-__all__ = ["StepContext", "TrainResult", "train"]
+__all__ = ["StepContext", "TrainResult", "Trainable", "train"]
 
-LR_SCHEDULES = ("cosine", "constant", "linear")
 LOG_SECONDS = 10.0  # log (and refresh the progress display) at least this often
 
 
@@ -41,13 +50,25 @@ class TrainResult:
     steps: int
     epochs: float
     seconds: float
-    stopped_by: str  # "steps", "epochs", "seconds" or "early_stopping"
+    stopped_by: str  # "steps", "epochs", "seconds", "early_stopping" or "interrupted"
     skipped_steps: int = 0
     recoveries: int = 0
     best_val_loss: float | None = None
     global_rank: int = 0
     world_size: int = 1
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+class Trainable(Protocol):
+    """The hooks the engine drives (`NeuralModel` implements them; see `genlab.models.neural`)."""
+
+    def identity(self) -> dict[str, Any]: ...  # {"model", "params"}: a checkpoint must match it to resume
+    def build(self, data: Any, generator: torch.Generator) -> None: ...
+    def modules(self) -> dict[str, nn.Module]: ...
+    def use_modules(self, modules: dict[str, nn.Module]) -> None: ...
+    def configure_optimizers(self, config: TrainConfig) -> dict[str, torch.optim.Optimizer]: ...
+    def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, Any]: ...
+    def validation_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor | None: ...
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -106,16 +127,22 @@ def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
-class StepContext:
-    """Handed to `training_step(batch, ctx)`. `ctx.optimize(name, loss)` does one optimizer update."""
+def _rng_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
-    def __init__(self, loop: _Loop) -> None:
+
+class StepContext:
+    """Handed to `training_step(batch, ctx)`. `ctx.optimize(name, loss)` does one optimizer update;
+    `ctx.generator` (on `ctx.device`) is where the family draws its training noise from."""
+
+    def __init__(self, loop: _Loop, generator: torch.Generator) -> None:
         self._loop = loop
         self.step = 0  # global step (batches done before this one)
         self.epoch = 0
         self.fraction = 0.0  # share of the budget done
         self.device = loop.fabric.device
         self.world_size = loop.fabric.world_size
+        self.generator = generator
         self.bad = False  # set when an update in this step had a non-finite loss or gradient
 
     def optimize(self, name: str, loss: torch.Tensor) -> None:
@@ -124,12 +151,24 @@ class StepContext:
 
 # ---------------------------------------------------------------------------------------------- loop
 class _Loop:
-    def __init__(self, model: Any, data: Any, *, budget: Budget, seed: int, fabric: Any, opts: dict) -> None:
+    def __init__(
+        self,
+        model: Trainable,
+        data: Any,
+        *,
+        config: TrainConfig,
+        budget: Budget,
+        seed: int,
+        fabric: Any,
+        opts: EngineOptions,
+    ) -> None:
         self.model, self.data, self.budget, self.seed, self.fabric = model, data, budget, seed, fabric
-        self.opts = opts
+        self.config, self.opts = config, opts
+        self.identity = model.identity()
+        self.name = self.identity["model"]
         self.rank, self.world = fabric.global_rank, fabric.world_size
         self.is_zero = fabric.is_global_zero
-        self.run_dir = Path(opts["run_dir"]) if opts["run_dir"] is not None else None
+        self.run_dir = Path(opts.run_dir) if opts.run_dir is not None else None
 
         # counters (all restored on resume)
         self.step = 0
@@ -148,12 +187,11 @@ class _Loop:
 
     # ------------------------------------------------------------------ set-up
     def setup(self) -> None:
-        model, fabric, data = self.model, self.fabric, self.data
-        torch.manual_seed(self.seed + self.rank)  # the family's own noise; differs between ranks
-        model.build(data, model.generator(self.seed))
+        model, fabric, data, cfg = self.model, self.fabric, self.data, self.config
+        model.build(data, torch.Generator().manual_seed(int(self.seed)))
         self.originals: dict[str, nn.Module] = dict(model.modules())
         if not self.originals:
-            raise GenlabError(f"{model.name}.modules() returned no networks")
+            raise GenlabError(f"{self.name}.modules() returned no networks")
         # On one device at plain 32-bit precision Fabric's module wrapper does nothing but add Python
         # work to every call (input/output conversion, backward hooks), so the networks are only moved.
         from lightning.fabric.plugins.precision import Precision
@@ -162,18 +200,18 @@ class _Loop:
         plain = (
             isinstance(fabric.strategy, SingleDeviceStrategy) and type(fabric.strategy.precision) is Precision
         )
-        self.wrapped = {}
-        for attr, module in self.originals.items():
-            self.wrapped[attr] = fabric.to_device(module) if plain else fabric.setup_module(module)
-            setattr(model, attr, self.wrapped[attr])
-        self.optimizers = dict(model.configure_optimizers())
+        self.wrapped = {
+            a: fabric.to_device(m) if plain else fabric.setup_module(m) for a, m in self.originals.items()
+        }
+        model.use_modules(self.wrapped)
+        self.optimizers = dict(model.configure_optimizers(cfg))
         if not self.optimizers:
-            raise GenlabError(f"{model.name}.configure_optimizers() returned no optimizers")
+            raise GenlabError(f"{self.name}.configure_optimizers() returned no optimizers")
         self.fab_opts = {name: fabric.setup_optimizers(opt) for name, opt in self.optimizers.items()}
         for opt in self.optimizers.values():
             for g in opt.param_groups:
                 g.setdefault("initial_lr", g["lr"])
-        self.ema = {a: EMA(m, model.ema_decay) for a, m in self.originals.items()} if model.ema else {}
+        self.ema = {a: EMA(m, cfg.ema_decay) for a, m in self.originals.items()} if cfg.ema else {}
         self._clip_module = next(iter(self.wrapped.values()))
 
         # data: one tensor on the device; batches index it
@@ -182,27 +220,24 @@ class _Loop:
         if n_rank < 1:
             raise DataError(f"training data: {len(self.train_t)} observations for {self.world} processes")
         self.n_rank = n_rank
-        self.batch = max(1, min(int(model.batch_size), n_rank))
+        self.batch = max(1, min(int(cfg.batch_size), n_rank))
         self.steps_per_epoch = n_rank // self.batch
         self.test_t = None
         if data.test is not None and len(data.test):
-            self.test_t = torch.from_numpy(np.ascontiguousarray(data.test[: self.opts["val_max"]])).to(
+            self.test_t = torch.from_numpy(np.ascontiguousarray(data.test[: self.opts.val_max])).to(
                 fabric.device
             )
 
         # intervals in steps (deterministic, so every rank agrees)
         total = self.total_steps()
         auto = max(1, total // 10) if total else 200
-        self.val_every = int(self.opts["val_every"] or auto)
-        self.ckpt_every = int(self.opts["checkpoint_every"] or auto)
-        self.log_every = int(self.opts["log_every"] or max(1, min(50, total // 20 if total else 50)))
-        w = int(model.warmup_steps or 0)
+        self.val_every = int(self.opts.val_every or auto)
+        self.ckpt_every = int(self.opts.checkpoint_every or auto)
+        self.log_every = int(self.opts.log_every or max(1, min(50, total // 20 if total else 50)))
+        w = int(cfg.warmup_steps or 0)
         self.warmup = min(w, max(1, total // 5)) if total else w
-        if model.lr_schedule not in LR_SCHEDULES:
-            raise GenlabError(
-                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {model.lr_schedule!r}"
-            )
-        self.ctx = StepContext(self)
+        noise = torch.Generator(device=fabric.device).manual_seed(_rng_seed(self.seed, self.rank, 1))
+        self.ctx = StepContext(self, noise)
         self.t0 = time.perf_counter()
         self.good_state = self.capture()
 
@@ -246,15 +281,15 @@ class _Loop:
         opt = self.fab_opts.get(name)
         if opt is None:
             raise GenlabError(
-                f"{self.model.name}.training_step: no optimizer {name!r}; configured: {', '.join(self.fab_opts)}"
+                f"{self.name}.training_step: no optimizer {name!r}; configured: {', '.join(self.fab_opts)}"
             )
         if not isinstance(loss, torch.Tensor) or loss.ndim != 0 or not loss.requires_grad:
             raise GenlabError(
-                f"{self.model.name}.training_step: ctx.optimize({name!r}, loss) needs a scalar tensor that requires grad"
+                f"{self.name}.training_step: ctx.optimize({name!r}, loss) needs a scalar tensor that requires grad"
             )
         opt.zero_grad(set_to_none=True)
         self.fabric.backward(loss)
-        clip = self.model.grad_clip
+        clip = self.config.grad_clip
         norm = self.fabric.clip_gradients(
             self._clip_module, opt, max_norm=float(clip) if clip else float("inf"), error_if_nonfinite=False
         )
@@ -268,7 +303,7 @@ class _Loop:
         opt.step()
 
     def set_lr(self, fraction: float) -> None:
-        f = lr_factor(self.step, fraction, self.warmup, self.model.lr_schedule) * self.lr_scale
+        f = lr_factor(self.step, fraction, self.warmup, self.config.lr_schedule) * self.lr_scale
         for opt in self.optimizers.values():
             for g in opt.param_groups:
                 g["lr"] = g["initial_lr"] * f
@@ -280,7 +315,7 @@ class _Loop:
             "modules": {a: m.state_dict() for a, m in self.originals.items()},
             "ema": {a: e.module.state_dict() for a, e in self.ema.items()},
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
-            "rng": {"torch": torch.get_rng_state()},
+            "rng": {"generator": self.ctx.generator.get_state()},
             "counters": {
                 "step": self.step,
                 "epoch": self.epoch,
@@ -294,15 +329,13 @@ class _Loop:
                 "ema_updates": self.ema_updates,
             },
             "run": {
-                "model": self.model.name,
-                "params": _jsonable_params(self.model.get_params()),
+                "model": self.name,
+                "params": _jsonable_params(self.identity["params"]),
                 "seed": self.seed,
                 "world_size": self.world,
                 "n_train": int(len(self.train_t)),
             },
         }
-        if self.fabric.device.type == "cuda":
-            state["rng"]["cuda"] = torch.cuda.get_rng_state(self.fabric.device)
         return _cpu_copy(state)
 
     def restore_weights(self, state: dict[str, Any]) -> None:
@@ -317,11 +350,9 @@ class _Loop:
         folder = checkpoint_path(self.run_dir, "last")
         state = read_checkpoint(folder)
         run = state.get("run", {})
-        if run.get("model") != self.model.name:
-            raise GenlabError(
-                f"{folder}: checkpoint is of model {run.get('model')!r}, not {self.model.name!r}"
-            )
-        mine = _jsonable_params(self.model.get_params())
+        if run.get("model") != self.name:
+            raise GenlabError(f"{folder}: checkpoint is of model {run.get('model')!r}, not {self.name!r}")
+        mine = _jsonable_params(self.identity["params"])
         if run.get("params") != mine:
             diff = [k for k in mine if run.get("params", {}).get(k) != mine[k]]
             raise GenlabError(
@@ -340,9 +371,10 @@ class _Loop:
         self.elapsed_before = c["elapsed"]
         self.skipped, self.recoveries, self.lr_scale = c["skipped"], c["recoveries"], c["lr_scale"]
         self.best_val, self.bad_vals, self.ema_updates = c["best_val"], c["bad_vals"], c["ema_updates"]
-        torch.set_rng_state(state["rng"]["torch"])
-        if "cuda" in state["rng"] and self.fabric.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng"]["cuda"], self.fabric.device)
+        if "generator" in state.get("rng", {}):
+            self.ctx.generator.set_state(state["rng"]["generator"])
+        else:  # a checkpoint of genlab <= 0.1.0 kept torch's global RNG instead: go on from a fresh stream
+            self.ctx.generator.manual_seed(_rng_seed(self.seed, self.rank, 1, self.step))
         self.good_state = state
 
     def save(self, which: str, state: dict[str, Any]) -> None:
@@ -356,24 +388,22 @@ class _Loop:
             return None
         model = self.model
         nets = {a: (self.ema[a].module if a in self.ema else m) for a, m in self.originals.items()}
-        for a, m in nets.items():
+        for m in nets.values():
             m.eval()
-            setattr(model, a, m)
-        devices = [self.fabric.device] if self.fabric.device.type == "cuda" else []
+        model.use_modules(nets)
+        # the same noise at every validation (comparable values); the training stream is untouched
+        g = torch.Generator(device=self.fabric.device).manual_seed(_rng_seed(self.seed, 2))
         total, n = 0.0, 0
         try:
-            with torch.random.fork_rng(devices=devices):  # fixed noise; the training stream is untouched
-                torch.manual_seed(self.seed)
-                for chunk in self.test_t.split(max(self.batch, 256)):
-                    loss = model.validation_loss(chunk)
-                    if loss is None:
-                        self.has_val = False
-                        return None
-                    total += float(loss) * len(chunk)
-                    n += len(chunk)
+            for chunk in self.test_t.split(max(self.batch, 256)):
+                loss = model.validation_loss(chunk, g)
+                if loss is None:
+                    self.has_val = False
+                    return None
+                total += float(loss) * len(chunk)
+                n += len(chunk)
         finally:
-            for a, m in self.wrapped.items():
-                setattr(model, a, m)
+            model.use_modules(self.wrapped)
             for m in self.originals.values():
                 m.train()
         return total / n
@@ -383,7 +413,7 @@ class _Loop:
         model = self.model
         self.t0 = time.perf_counter()
         self.start_step = self.step
-        if self.opts["resume"]:
+        if self.opts.resume:
             reporter.message(f"resumed from step {self.step}", step=self.step, elapsed=self.elapsed_before)
         for m in self.originals.values():
             m.train()
@@ -393,7 +423,8 @@ class _Loop:
         t_log, step_log = time.perf_counter(), self.step
         t_show = t_log
         stopped_by = "steps"
-        max_bad = int(self.opts["max_bad_steps"])
+        max_bad = int(self.opts.max_bad_steps)
+        should_stop = self.opts.should_stop
         ctx = self.ctx
         while True:
             elapsed = self.elapsed()
@@ -457,12 +488,19 @@ class _Loop:
                 t_show = now
             if self.step % self.ckpt_every == 0 and self.consecutive_bad == 0:
                 self.checkpoint()
-            if val is not None and model.early_stopping and self.bad_vals >= int(model.early_stopping):
+            if (
+                val is not None
+                and self.config.early_stopping
+                and self.bad_vals >= int(self.config.early_stopping)
+            ):
                 stopped_by = "early_stopping"
+                break
+            if should_stop is not None and should_stop():
+                stopped_by = "interrupted"
                 break
 
         # the end: a last validation and checkpoint, then the weights the model keeps
-        if self.step % self.val_every != 0:
+        if self.step % self.val_every != 0 and stopped_by != "interrupted":
             self.after_validation(self.validate())
         if self.consecutive_bad == 0:
             self.checkpoint()
@@ -475,7 +513,7 @@ class _Loop:
             "skipped": self.skipped,
             "recoveries": self.recoveries,
             "world_size": self.world,
-            "val_loss": self.best_val if model.early_stopping else self.last_val,
+            "val_loss": self.best_val if self.config.early_stopping else self.last_val,
         }
         reporter.record(final)
         session = max(time.perf_counter() - self.t0, 1e-9)
@@ -483,14 +521,14 @@ class _Loop:
         shown = {**final, "losses": last.get("losses", {}), "val_loss": final["val_loss"]}
         shown["samples_per_s"] = (self.step - self.start_step) * self.batch * self.world / session
         reporter.show(shown, 1.0, final=True)
-        if model.early_stopping and getattr(self, "best_state", None) is not None:
+        if self.config.early_stopping and getattr(self, "best_state", None) is not None:
             self.restore_weights(self.best_state)
         if not _all_finite(list(self.originals.values())):
             self.restore_weights(self.good_state)
         for a, m in self.originals.items():  # the model keeps the EMA weights, unwrapped
             if a in self.ema:
                 m.load_state_dict(self.ema[a].module.state_dict())
-            setattr(model, a, m)
+        model.use_modules(self.originals)
         return TrainResult(
             steps=self.step,
             epochs=final["epoch"],
@@ -513,7 +551,7 @@ class _Loop:
             self.bad_vals = 0
             if _all_finite(list(self.originals.values())):
                 state = self.capture()
-                if self.model.early_stopping:
+                if self.config.early_stopping:
                     self.best_state = state
                 self.save("best", state)
         else:
@@ -530,16 +568,16 @@ class _Loop:
 
     def recover(self, reporter: Reporter) -> None:
         self.recoveries += 1
-        if self.recoveries > int(self.opts["max_recoveries"]):
+        if self.recoveries > int(self.opts.max_recoveries):
             raise GenlabError(
-                f"{self.model.name}: training diverged: non-finite losses persisted after "
-                f"{self.opts['max_recoveries']} recoveries; try a lower lr (now {self.model.lr:g})"
+                f"{self.name}: training diverged: non-finite losses persisted after "
+                f"{self.opts.max_recoveries} recoveries; try a lower lr (now {self.config.lr:g})"
             )
         self.restore_weights(self.good_state)
         self.lr_scale *= 0.5
         self.consecutive_bad = 0
         reporter.message(
-            f"{self.opts['max_bad_steps']} non-finite steps in a row at step {self.step}: "
+            f"{self.opts.max_bad_steps} non-finite steps in a row at step {self.step}: "
             f"reloaded the last good state (step {self.good_state['counters']['step']}) "
             f"and halved the learning rate (x{self.lr_scale:g})",
             step=self.step,
@@ -548,9 +586,7 @@ class _Loop:
 
     def permutation(self, epoch: int) -> torch.Tensor:
         """This rank's shuffled indices for an epoch, from (seed, epoch) alone."""
-        g = torch.Generator().manual_seed(
-            int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0])
-        )
+        g = torch.Generator().manual_seed(_rng_seed(self.seed, epoch))
         perm = torch.randperm(len(self.train_t), generator=g)
         return perm[self.rank * self.n_rank : (self.rank + 1) * self.n_rank].to(self.train_t.device)
 
@@ -569,88 +605,52 @@ def _progress_mode(progress: Any) -> str:
 
 
 def train(
-    model: Any,
+    model: Trainable,
     data: Any,
     *,
+    config: TrainConfig,
     budget: Budget | str | None,
     seed: int,
-    accelerator: str = "cpu",
-    devices: int | str = 1,
-    strategy: str = "auto",
-    precision: str | int = "32-true",
-    num_nodes: int = 1,
-    run_dir: str | Path | None = None,
-    resume: bool = False,
-    progress: Any = None,
-    log_every: int | None = None,
-    val_every: int | None = None,
-    checkpoint_every: int | None = None,
-    val_max: int = 4096,
-    max_bad_steps: int = 5,
-    max_recoveries: int = 5,
+    options: EngineOptions | None = None,
 ) -> TrainResult:
-    """Train a `NeuralModel` on `data` (a `FitData`) until the budget runs out.
+    """Train `model` on `data` (a `FitData`) with `config` until the budget (or `config.budget`) runs out.
 
-    accelerator/devices/strategy/precision/num_nodes go to `lightning.fabric.Fabric` ("cpu", 2, "ddp"
-    trains in two processes with gloo; the other ranks are started by re-running the command line).
-    With `run_dir`, rank 0 writes `log.jsonl` and `checkpoints/{last,best}/` there; `resume=True`
-    continues from `checkpoints/last`. `log_every`/`val_every`/`checkpoint_every` are in steps (None:
-    about 20 logs and 10 validations/checkpoints per run, or every 50/200/200 steps under a time
-    budget; a log line is also written every 10 s). After `max_bad_steps` non-finite steps in a
-    row the last good state is reloaded and the learning rate halved, at most `max_recoveries` times.
+    See `EngineOptions` for devices, the run folder, resume, progress and intervals.
     """
+    opts = options or EngineOptions()
     budget = parse_budget(budget)
     if budget.empty:
-        budget = parse_budget(model.default_budget)
-    if resume and run_dir is None:
-        raise GenlabError("resume=True needs the run_dir of the run to continue")
-    if isinstance(strategy, str) and strategy.endswith(("spawn", "fork", "notebook")):
-        raise GenlabError(
-            f"strategy {strategy!r} is not supported: use strategy='ddp', which starts the other "
-            "processes by re-running the command line (a script or `genlab fit`)"
-        )
+        budget = parse_budget(config.budget)
     try:
         from lightning.fabric import Fabric
 
         fabric = Fabric(
-            accelerator=accelerator,
-            devices=devices,
-            strategy=strategy,
-            precision=precision,
-            num_nodes=num_nodes,
+            accelerator=opts.accelerator,
+            devices=opts.devices,
+            strategy=opts.strategy,
+            precision=opts.precision,
+            num_nodes=opts.num_nodes,
         )
     except (ValueError, TypeError, RuntimeError) as e:
         raise GenlabError(f"bad training set-up (accelerator/devices/strategy/precision): {e}") from None
     fabric.launch()
-    opts = {
-        "run_dir": run_dir,
-        "resume": resume,
-        "log_every": log_every,
-        "val_every": val_every,
-        "checkpoint_every": checkpoint_every,
-        "val_max": int(val_max),
-        "max_bad_steps": max_bad_steps,
-        "max_recoveries": max_recoveries,
-    }
-    loop = _Loop(model, data, budget=budget, seed=seed, fabric=fabric, opts=opts)
+    loop = _Loop(model, data, config=config, budget=budget, seed=seed, fabric=fabric, opts=opts)
     loop.setup()
-    if resume:
+    if opts.resume:
         loop.resume()
 
     log_path = None
     history: list[dict[str, Any]] = []
-    if run_dir is not None:
-        log_path = Path(run_dir) / "log.jsonl"
-        if resume:  # keep what the checkpoint saw; drop lines a killed session wrote after it
+    if opts.run_dir is not None:
+        log_path = Path(opts.run_dir) / LOG_FILE
+        if opts.resume:  # keep what the checkpoint saw; drop lines a killed session wrote after it
             history = [r for r in read_log(log_path) if r.get("step", 0) <= loop.step]
         if fabric.is_global_zero:
-            from genlab.fileio import atomic_write
-
             atomic_write(log_path, "".join(_dumps(r) + "\n" for r in history))
     reporter = Reporter(
         log_path=log_path if fabric.is_global_zero else None,
-        mode=_progress_mode(progress) if fabric.is_global_zero else "off",
-        title=f"{model.name} ({budget})",
+        mode=_progress_mode(opts.progress) if fabric.is_global_zero else "off",
+        title=f"{loop.name} ({budget})",
         history=history,
     )
     reporter.start()
@@ -660,7 +660,6 @@ def train(
         reporter.close()
     if fabric.world_size > 1:
         fabric.barrier()
-    model.train_result_ = result
     return result
 
 

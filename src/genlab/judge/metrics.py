@@ -16,7 +16,7 @@ Rule 2 (novelty: do samples differ from the training observations?):
     closer_to_train_share  share of samples closer to the training set than to a held-out set of
                            the same size (0.5 is ideal)
 
-All nearest-neighbour work goes through `genlab.evaluate.neighbors` (blocked, exact, float64).
+All nearest-neighbour work goes through `genlab.judge.neighbors` (blocked, exact, float64).
 Randomness (subsets, splits, k-means) comes from an explicit `seed`.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from genlab.errors import DataError
-from genlab.evaluate.neighbors import BLOCK_BYTES, as_tensor, common_dtype, knn, sq_distance_blocks
+from genlab.judge.neighbors import BLOCK_BYTES, as_tensor, common_dtype, knn, sq_distance_blocks
 
 __all__ = [
     "MEMORIZATION_RATIO",

@@ -11,7 +11,8 @@ from rich.console import Console
 
 import genlab
 from genlab.errors import DataError, GenlabError
-from genlab.evaluate import Evaluation, evaluate_run, print_evaluation
+from genlab.judge import Evaluation, print_evaluation
+from genlab.runs import evaluate_run
 from genlab.fileio import read_json, write_json
 
 RULE1 = {"frechet_distance", "kid", "precision", "recall", "density", "coverage", "c2st_accuracy"}

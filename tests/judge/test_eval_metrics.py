@@ -11,7 +11,7 @@ import scipy.linalg
 from scipy.stats import mannwhitneyu
 
 from genlab.errors import DataError
-from genlab.evaluate import neighbors as N
+from genlab.judge import neighbors as N
 from genlab.metrics import (
     authenticity,
     c2st,
@@ -166,7 +166,7 @@ def test_c2st_near_half_for_one_distribution_and_high_for_two():
 
 # ------------------------------------------------------------------------------------------ C_T and the copy detectors
 def test_mann_whitney_z_matches_the_reference_formula():
-    from genlab.evaluate.metrics import mann_whitney_z
+    from genlab.judge.metrics import mann_whitney_z
 
     rng = np.random.default_rng(10)
     x, y = rng.exponential(size=37), rng.exponential(size=53) * 1.3

@@ -10,7 +10,7 @@ from torch import nn
 
 import genlab
 from genlab.errors import DataError, GenlabError
-from genlab.evaluate.features import make_extractor
+from genlab.judge.features import make_extractor
 
 
 @pytest.fixture(autouse=True)

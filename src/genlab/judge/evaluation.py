@@ -1,0 +1,253 @@
+"""`evaluate`: judge a model (or an array of samples) by Rule 1 (fidelity) and Rule 2 (novelty).
+
+The sets compared (n generated samples; features throughout):
+
+    T      n points of the test split: the held-out real reference sample.
+    S      n points drawn from the training split: the real data Rule 1 compares with.
+    train  the whole training split: what Rule 2 checks copying against.
+    T_A/B  the two halves of T.
+
+Rule 1 compares the generated samples G with S, and the reference is T against the same S: both
+sides are n fresh-or-generated points against the same n real points, so a perfect sampler of
+p_data scores like the reference up to sampling noise. (Comparing with training points is
+deliberate: copies of them look perfect here, and Rule 2 is there to catch them.) The KID, FD,
+precision/recall/density/coverage and the classifier test are all computed this way.
+nll_per_dim is the model's mean negative log-likelihood per dimension on T (at most 2,000 points).
+Its reference is the true entropy per dimension estimated on the same points, -mean log p_data(T) / D,
+when the data set knows its true density (their difference is then KL(p_data || model) per
+dimension); otherwise the model's own NLL on as many points of S, which shows the generalisation
+gap and is not judged.
+
+Rule 2 checks G against the whole training split, and the reference is T in G's place:
+memorization rate and authenticity with all of T; C_T and the closer-to-train share need a
+held-out comparison set besides the reference sample, so they use T_A as the held-out set and T_B
+as the reference sample (G against T_A, and T_B against T_A, with the same k-means cells).
+
+Which metrics are computed, and how each is judged, is the metric registry (`specs.py`); the
+metrics themselves are functions of a shared context (`measures.py`); the thresholds are in
+`verdict.py` and docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from genlab.errors import DataError, GenlabError
+from genlab.judge.measures import EvalContext, Measure, Plan, make_plan
+from genlab.judge.specs import METRICS, MetricSpec
+from genlab.judge.verdict import judge
+
+__all__ = ["DEFAULT_N_CAP", "MIN_N", "N_COPIES", "Evaluation", "evaluate", "evaluate_features"]
+
+DEFAULT_N_CAP = 10_000
+MIN_N = 20
+N_COPIES = 10
+
+
+@dataclass
+class Evaluation:
+    """The result of `evaluate`; `to_dict()` is what evaluation.json holds.
+
+    `samples` are the generated observations that were judged (not part of the record): the report's
+    pictures and the benchmarks reuse them instead of sampling again.
+    """
+
+    n: int
+    features: dict[str, Any]
+    rule1: dict[str, dict[str, Any]]
+    rule2: dict[str, Any]
+    verdict: dict[str, Any]
+    seed: int = 0  # model.sample(n, seed=seed) reproduces the samples that copies' sample_index points into
+    seconds: float = field(default=0.0, compare=False)
+    samples: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict["rule1"] == "pass" and self.verdict["rule2"] == "pass"
+
+    @property
+    def copies(self) -> list[dict[str, Any]]:
+        """The worst near-copies, nearest first: sample_index, train_index, distance, ratio, train_nn_distance."""
+        return self.rule2.get("copies", [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "seed": self.seed,
+            "features": dict(self.features),
+            "rule1": {k: dict(v) for k, v in self.rule1.items()},
+            "rule2": {k: (list(v) if k == "copies" else dict(v)) for k, v in self.rule2.items()},
+            "verdict": dict(self.verdict),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evaluation:
+        try:
+            return cls(
+                int(d["n"]),
+                dict(d["features"]),
+                dict(d["rule1"]),
+                dict(d["rule2"]),
+                dict(d["verdict"]),
+                seed=int(d.get("seed", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"not an evaluation record ({type(e).__name__}: {e})") from None
+
+    def __repr__(self) -> str:
+        v = self.verdict
+        return f"Evaluation(n={self.n}, rule1={v['rule1']!r}, rule2={v['rule2']!r}, features={self.features.get('kind')!r})"
+
+
+# ============================================================================ on features
+def _closest(ctx: EvalContext, k: int = N_COPIES) -> list[dict[str, Any]]:
+    """The k samples nearest their nearest training point, nearest first (ties by the distance ratio)."""
+    nb_g, _ = ctx.neighbours
+    nn_g = ctx.gen_nn_distance
+    order = np.lexsort((nb_g.ratio, nb_g.d1))[:k]
+    return [
+        {
+            "sample_index": int(i),
+            "train_index": int(nb_g.index[i]),
+            "distance": float(nb_g.d1[i]),
+            "ratio": float(nb_g.ratio[i]),
+            "train_nn_distance": float(nn_g[i]),
+        }
+        for i in order
+    ]
+
+
+def evaluate_features(
+    train: np.ndarray,
+    test: np.ndarray,
+    generated: np.ndarray,
+    *,
+    seed: int = 0,
+    features: dict[str, Any] | None = None,
+    plan: Plan | None = None,
+    model: Any = None,
+    dataset: Any = None,
+    specs: list[MetricSpec] = METRICS,
+) -> Evaluation:
+    """Both rules on feature arrays (N, D): n = len(generated) samples against a held-out sample of n test rows.
+
+    `model` and `dataset` let metrics that need more than features (the held-out NLL) run.
+    """
+    from genlab.judge import metrics as M
+
+    started = time.perf_counter()
+    train = M.check_features(train, "training features")
+    test = M.check_features(test, "test features")
+    gen = M.check_features(generated, "generated features")
+    M.check_same_dim(("train", train), ("test", test), ("generated", gen))
+    n = len(gen)
+    if n < MIN_N:
+        raise DataError(f"evaluate: need at least {MIN_N} generated samples, got {n}")
+    if len(test) < n:
+        raise DataError(
+            f"evaluate: n={n} generated samples but the test split has only {len(test)} rows; the reference "
+            f"needs a held-out real sample of the same size, so use n <= {len(test)}"
+        )
+    plan = plan or make_plan(len(train), len(test), n, seed)
+    ctx = EvalContext(train, test, gen, plan, seed=seed, model=model, dataset=dataset)
+    tables: dict[str, dict[str, Any]] = {"rule1": {}, "rule2": {}}
+    sigmas: dict[str, float | None] = {}
+    for s in specs:
+        m: Measure | None = s.load()(ctx)
+        if m is None:
+            continue
+        tables[s.rule][s.name] = {"value": m.value, "reference": m.reference, **m.extra}
+        sigmas[s.name] = m.sigma
+    tables["rule2"]["copies"] = _closest(ctx)
+    verdict = judge(tables, sigmas, specs)
+    info = {"dim": int(train.shape[1]), **(features or {"kind": "given"})}
+    return Evaluation(
+        n,
+        info,
+        tables["rule1"],
+        tables["rule2"],
+        verdict,
+        seed=int(seed),
+        seconds=time.perf_counter() - started,
+    )
+
+
+# ============================================================================ on a model or samples
+def _check_dataset(dataset: Any) -> Any:
+    if not (hasattr(dataset, "train") and hasattr(dataset, "test")):
+        raise DataError(
+            f"evaluate: expected a Dataset (genlab.load_dataset(...)) with train and test splits, "
+            f"got {type(dataset).__name__}"
+        )
+    test = getattr(dataset, "test", None)
+    if test is None or len(test) < MIN_N:
+        got = 0 if test is None else len(test)
+        raise DataError(
+            f"evaluate: dataset {getattr(dataset, 'name', '?')!r} has {got} test rows; Rule 2 and the references "
+            f"need a held-out test split of at least {MIN_N} (load it with test_fraction > 0)"
+        )
+    return dataset
+
+
+def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.ndarray, Any]:
+    from genlab.models.base import check_array
+
+    shape = tuple(np.asarray(dataset.train).shape[1:])
+    n_test = len(dataset.test)
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < MIN_N):
+        raise GenlabError(f"evaluate: n must be an integer of at least {MIN_N}, got {n!r}")
+    if n is not None and n > n_test:
+        raise DataError(
+            f"evaluate: n={n} exceeds the {n_test} rows of the test split; the reference needs a held-out "
+            f"real sample of the same size, so use n <= {n_test}"
+        )
+    if hasattr(source, "sample") and hasattr(source, "is_fitted"):
+        if not source.is_fitted:
+            raise GenlabError(
+                f"evaluate: the {getattr(source, 'name', 'model')} model is not fitted; call fit first"
+            )
+        if tuple(source.shape_) != shape:
+            raise DataError(
+                f"evaluate: the model makes observations of shape {tuple(source.shape_)}, the data has {shape}"
+            )
+        n = int(n if n is not None else min(n_test, DEFAULT_N_CAP))
+        x = check_array(source.sample(n, seed=seed), what="generated samples", shape=shape)
+        return x, source
+    x = check_array(source, what="generated samples", shape=shape)
+    n = int(n if n is not None else min(len(x), n_test, DEFAULT_N_CAP))
+    if len(x) < n:
+        raise DataError(f"evaluate: n={n} but only {len(x)} generated samples were given")
+    return x[:n], None
+
+
+def evaluate(
+    source: Any, dataset: Any, *, n: int | None = None, features: Any = "auto", seed: int = 0
+) -> Evaluation:
+    """Judge a fitted model, or an array of samples (N, *shape), against `dataset` by Rule 1 and Rule 2.
+
+    n defaults to min(test rows, 10,000) (for an array, also at most its length). `features`:
+    "auto", "pixels", "random", a TorchScript path, an nn.Module, or a `FeatureExtractor`.
+    The judged samples come back as `Evaluation.samples`.
+    """
+    from genlab.judge.features import FeatureExtractor, make_extractor
+
+    started = time.perf_counter()
+    dataset = _check_dataset(dataset)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise GenlabError(f"evaluate: seed must be a non-negative integer, got {seed!r}")
+    x, model = _samples(source, dataset, n, int(seed))
+    train = np.asarray(dataset.train, np.float32)
+    test = np.asarray(dataset.test, np.float32)
+    plan = make_plan(len(train), len(test), len(x), int(seed))
+    ext = features if isinstance(features, FeatureExtractor) else make_extractor(features, dataset)
+    ev = evaluate_features(
+        ext(train), ext(test), ext(x), seed=int(seed), features=dict(ext.info), plan=plan,
+        model=model, dataset=dataset,
+    )  # fmt: skip
+    ev.seconds = time.perf_counter() - started
+    ev.samples = x
+    return ev

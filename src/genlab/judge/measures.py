@@ -1,0 +1,254 @@
+"""Each metric of the registry (`specs.py`) as a function of one shared `EvalContext`.
+
+The context holds the feature sets the evaluation compares (see `evaluation.py` for what G, S, T,
+T_A and T_B are) and computes what several metrics share (k-NN balls, nearest training points,
+k-means cells) once, on first use. A measure returns a `Measure`: the value for the generated samples,
+the same figure for the held-out real reference, the standard error of their difference under the
+null (None: not judged) and any extra fields for evaluation.json; or None when it does not apply.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from genlab.errors import NotSupported
+from genlab.judge import metrics as M
+
+__all__ = ["NLL_CAP", "EvalContext", "Measure", "Plan", "make_plan", "share_sigma"]
+
+FD_BOOTSTRAP = 8
+NLL_CAP = 2_000
+
+
+def share_sigma(value: float, n_value: int, reference: float, n_reference: int) -> float:
+    """Standard error of the difference of two shares under H0 (pooled binomial)."""
+    p = (value * n_value + reference * n_reference) / max(n_value + n_reference, 1)
+    return math.sqrt(max(p * (1 - p), 0.0) * (1 / max(n_value, 1) + 1 / max(n_reference, 1)))
+
+
+@dataclass
+class Measure:
+    value: float
+    reference: float
+    sigma: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """Which rows form T (test indices), S (train indices) and the halves T_A / T_B (positions in T)."""
+
+    test_idx: np.ndarray
+    train_idx: np.ndarray
+    half_a: np.ndarray
+    half_b: np.ndarray
+
+
+def make_plan(n_train: int, n_test: int, n: int, seed: int) -> Plan:
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 6]))
+    test_idx = rng.permutation(n_test)[:n]
+    train_idx = rng.permutation(n_train)[: min(n, n_train)]
+    perm = rng.permutation(n)
+    return Plan(test_idx, train_idx, np.sort(perm[: n // 2]), np.sort(perm[n // 2 :]))
+
+
+class EvalContext:
+    """The feature sets of one evaluation and the pieces several metrics share (computed once)."""
+
+    def __init__(
+        self,
+        train: np.ndarray,
+        test: np.ndarray,
+        gen: np.ndarray,
+        plan: Plan,
+        *,
+        seed: int,
+        model: Any = None,
+        dataset: Any = None,
+    ) -> None:
+        self.train, self.test, self.gen, self.plan, self.seed = train, test, gen, plan, int(seed)
+        self.model, self.dataset = model, dataset
+        self.n = len(gen)
+        self.t = test[plan.test_idx]  # T (n, D)
+        self.s = train[plan.train_idx]  # S (n, D)
+        self.t_a, self.t_b = self.t[plan.half_a], self.t[plan.half_b]
+
+    # ------------------------------------------------------------------ shared pieces
+    @cached_property
+    def s_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        return M.moments(self.s)
+
+    @cached_property
+    def manifold(self) -> tuple[M.ManifoldStats, M.ManifoldStats]:
+        radii = M.sq_radii(self.s, [3, 5])  # the real k-NN balls, shared by value and reference
+        return (
+            M.manifold_stats(self.s, self.gen, k_pr=3, k_dc=5, real_radii=radii),
+            M.manifold_stats(self.s, self.t, k_pr=3, k_dc=5, real_radii=radii),
+        )
+
+    @cached_property
+    def neighbours(self) -> tuple[M.TrainNeighbours, M.TrainNeighbours]:
+        """Nearest training points of G and of T."""
+        return M.train_neighbours(self.train, self.gen), M.train_neighbours(self.train, self.t)
+
+    @cached_property
+    def gen_nn_distance(self) -> np.ndarray:
+        """For each sample, its nearest training point's distance to that point's own nearest neighbour."""
+        return M.train_nn_distance(self.train, self.neighbours[0].index)
+
+    @cached_property
+    def cells(self) -> M.CellPartition:
+        return M.fit_cells(self.train, M.default_cells(len(self.t_a)), seed=self.seed)
+
+
+# ============================================================================ Rule 1
+def _fd_bootstrap_std(mu_s: np.ndarray, cov_s: np.ndarray, x: np.ndarray, seed: int) -> float:
+    """Bootstrap std of FD(S, x) over resamples of x; 0 above 512 dimensions (the 50% margin dominates)."""
+    if x.shape[1] > 512:
+        return 0.0
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
+    fds = [
+        M.frechet_distance_from_moments(mu_s, cov_s, *M.moments(x[rng.integers(0, len(x), len(x))]))
+        for _ in range(FD_BOOTSTRAP)
+    ]
+    return float(np.std(fds, ddof=1))
+
+
+def frechet_distance(ctx: EvalContext) -> Measure:
+    mu_s, cov_s = ctx.s_moments
+    value = M.frechet_distance_from_moments(mu_s, cov_s, *M.moments(ctx.gen))
+    reference = M.frechet_distance_from_moments(mu_s, cov_s, *M.moments(ctx.t))
+    sigma = math.hypot(
+        _fd_bootstrap_std(mu_s, cov_s, ctx.t, ctx.seed), _fd_bootstrap_std(mu_s, cov_s, ctx.gen, ctx.seed)
+    )
+    return Measure(value, reference, sigma)
+
+
+def kid(ctx: EvalContext) -> Measure:
+    subset = max(2, min(1000, ctx.n // 2))
+    v, sv = M.kid(ctx.s, ctx.gen, subset_size=subset, seed=ctx.seed)
+    r, sr = M.kid(ctx.s, ctx.t, subset_size=subset, seed=ctx.seed)
+    return Measure(v, r, math.hypot(sv, sr), {"std": sv, "reference_std": sr})
+
+
+def precision(ctx: EvalContext) -> Measure:
+    v, r = ctx.manifold
+    return Measure(v.precision, r.precision, share_sigma(v.precision, ctx.n, r.precision, ctx.n))
+
+
+def recall(ctx: EvalContext) -> Measure:
+    v, r = ctx.manifold
+    n_s = len(ctx.s)  # shares over the real points
+    return Measure(v.recall, r.recall, share_sigma(v.recall, n_s, r.recall, n_s))
+
+
+def density(ctx: EvalContext) -> Measure:
+    v, r = ctx.manifold
+    return Measure(v.density, r.density, math.hypot(v.density_std, r.density_std) / math.sqrt(ctx.n))
+
+
+def coverage(ctx: EvalContext) -> Measure:
+    v, r = ctx.manifold
+    n_s = len(ctx.s)
+    return Measure(v.coverage, r.coverage, share_sigma(v.coverage, n_s, r.coverage, n_s))
+
+
+def c2st_accuracy(ctx: EvalContext) -> Measure:
+    v, r = M.c2st(ctx.s, ctx.gen, seed=ctx.seed), M.c2st(ctx.s, ctx.t, seed=ctx.seed)
+    return Measure(v, r, math.sqrt(0.25 / ctx.n))
+
+
+def nll_per_dim(ctx: EvalContext) -> Measure | None:
+    """Held-out NLL per dimension on (at most 2,000 points of) T, beside the true entropy per dimension
+    when the data set knows its density (their difference is KL(p_data || model) per dimension, judged),
+    else the model's own NLL on as many training points of S (the generalisation gap, not judged)."""
+    model, dataset = ctx.model, ctx.dataset
+    kind = getattr(model, "log_prob_kind", None)
+    if model is None or kind is None or dataset is None:
+        return None
+    idx = ctx.plan.test_idx[:NLL_CAP]
+    x = np.asarray(dataset.test)[idx]
+    dim = int(np.prod(x.shape[1:]))
+    try:
+        lq = np.asarray(model.log_prob(x), np.float64)
+    except NotSupported:
+        return None
+    value = float(-lq.mean() / dim)
+    extra: dict[str, Any] = {
+        "kind": "exact" if kind == "exact" else "bound",
+        "unit": "nats/dim",
+        "n": len(idx),
+    }
+    log_density = getattr(dataset, "log_density", None)
+    if log_density is not None:
+        lp = np.asarray(log_density(x), np.float64)
+        reference = float(-lp.mean() / dim)
+        diff = (lp - lq) / dim
+        sigma: float | None = (
+            float(diff.std(ddof=1) / math.sqrt(len(diff))) if np.isfinite(diff).all() else 0.0
+        )
+        extra["reference_kind"] = "true entropy"  # -mean log p_data on the same test points
+    else:
+        xs = np.asarray(dataset.train)[ctx.plan.train_idx[: len(idx)]]
+        reference = float(-np.asarray(model.log_prob(xs), np.float64).mean() / dim)
+        sigma = None
+        extra["reference_kind"] = "model on training data"  # the generalisation gap; not judged
+    if getattr(dataset, "kind", "vector") == "image":
+        extra["bits_per_dim"] = value / math.log(2)
+        extra["reference_bits_per_dim"] = reference / math.log(2)
+    return Measure(value, reference, sigma, extra)
+
+
+# ============================================================================ Rule 2
+def ct(ctx: EvalContext) -> Measure:
+    part = ctx.cells
+    value, _ = M.ct_from_partition(ctx.train, ctx.t_a, ctx.gen, part)
+    reference, _ = M.ct_from_partition(ctx.train, ctx.t_a, ctx.t_b, part)
+    return Measure(value, reference, None, {"cells": len(part.centers)})
+
+
+def ct_notes(entry: dict[str, Any]) -> list[str]:
+    ct_v, ref = entry.get("value"), entry.get("reference")
+    notes = []
+    if not _finite(ct_v):
+        notes.append("ct not judged: no k-means cell holds more than 20 generated samples (n too small)")
+    elif ct_v > 3.0:
+        notes.append(
+            f"ct = {ct_v:.3g} > 3: samples lie farther from the training data than held-out data do "
+            "(under-fitting; not copying)"
+        )
+    if _finite(ref) and ref < -3.0:
+        notes.append(
+            f"the reference ct = {ref:.3g} is itself below -3: the test split holds near-duplicates of "
+            "training points, so copying is hard to tell apart"
+        )
+    return notes
+
+
+def memorization_rate(ctx: EvalContext) -> Measure:
+    nb_g, nb_t = ctx.neighbours
+    v = float((nb_g.ratio < M.MEMORIZATION_RATIO).mean())
+    r = float((nb_t.ratio < M.MEMORIZATION_RATIO).mean())
+    return Measure(v, r, share_sigma(v, ctx.n, r, ctx.n))
+
+
+def authenticity(ctx: EvalContext) -> Measure:
+    nb_g, nb_t = ctx.neighbours
+    v = float((nb_g.d1 > ctx.gen_nn_distance).mean())
+    r = float(M.authenticity_flags(ctx.train, nb_t).mean())
+    return Measure(v, r, share_sigma(v, ctx.n, r, ctx.n))
+
+
+def closer_to_train_share(ctx: EvalContext) -> Measure:
+    v = M.closer_to_train_share(ctx.train, ctx.t_a, ctx.gen, seed=ctx.seed)
+    r = M.closer_to_train_share(ctx.train, ctx.t_a, ctx.t_b, seed=ctx.seed)
+    return Measure(v, r, share_sigma(v, ctx.n, r, len(ctx.t_b)))
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)

@@ -1,0 +1,167 @@
+"""The metric registry: one `MetricSpec` per metric, the single place for its facts.
+
+The evaluation computes the metrics in this order (each spec's `measure` is a function of the shared
+`EvalContext`, in `measures.py`); the verdict, the console tables, the HTML report and the compare
+page all read their names, directions, margins, explanations and formats from here.
+
+A new metric is one function in `measures.py` and one entry below. Pure Python: importing this module
+imports nothing heavy, so views (report, compare) can read the specs without torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["METRICS", "RULES", "MetricSpec", "compare_specs", "spec", "specs_for"]
+
+#: rule -> (title, question)
+RULES: dict[str, tuple[str, str]] = {
+    "rule1": ("Rule 1: fidelity", "Do the samples look drawn from the data?"),
+    "rule2": ("Rule 2: novelty", "Are the samples more than copies of training observations?"),
+}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """Everything genlab knows about one metric.
+
+    bad: the direction that fails ("higher" or "lower"). A value fails when it is worse than its
+    reference, in that direction, by more than max(margin (times the reference if `relative`),
+    Z * sigma); or, with a fixed `limit`, when it is beyond the limit. `judged=False`: shown, never
+    failed. `quiet`: being unjudgeable is not worth a note (NLL without a true density).
+    better/compare: how the compare page ranks runs ("lower", "higher", "near:<ideal>") and whether the
+    metric is one of its columns.
+    """
+
+    name: str
+    rule: str
+    label: str
+    short: str
+    measure: str  # "module:function", called with the EvalContext
+    bad: str
+    help: str
+    good: str
+    why: str = ""
+    margin: float = 0.0
+    relative: bool = False
+    limit: float | None = None
+    judged: bool = True
+    quiet: bool = False
+    notes: str | None = None  # "module:function"(entry) -> list of notes, for remarks beyond pass/fail
+    better: str = "lower"
+    compare: bool = False
+    digits: int = 4
+
+    def load(self, attr: str = "measure") -> Callable[..., Any]:
+        module, fn = getattr(self, attr).split(":")
+        return getattr(importlib.import_module(module), fn)
+
+
+_M = "genlab.judge.measures"
+
+METRICS: list[MetricSpec] = [
+    # ------------------------------------------------------------------ Rule 1: fidelity
+    MetricSpec(
+        "frechet_distance", "rule1", "Fr\u00e9chet distance", "FD", f"{_M}:frechet_distance", "higher",
+        help="distance between Gaussians fitted to the features; lower is better",
+        good="lower",
+        why="the samples' feature mean and covariance differ from the data's",
+        margin=0.5, relative=True, compare=True,
+    ),
+    MetricSpec(
+        "kid", "rule1", "kernel distance (KID)", "KID", f"{_M}:kid", "higher",
+        help="unbiased MMD\u00b2 with a cubic kernel; lower is better, ~0 ideal",
+        good="lower, ~0",
+        why="the kernel distance to the data is larger than sampling noise explains",
+    ),
+    MetricSpec(
+        "precision", "rule1", "precision", "precision", f"{_M}:precision", "lower",
+        help="share of samples inside the data's manifold; higher is better",
+        good="higher",
+        why="too many samples fall outside the data's manifold",
+        margin=0.05, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "recall", "rule1", "recall", "recall", f"{_M}:recall", "lower",
+        help="share of the data's manifold the samples reach; higher is better",
+        good="higher",
+        why="too much of the data's manifold is not reached by the samples",
+        margin=0.05, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "density", "rule1", "density", "density", f"{_M}:density", "lower",
+        help="how crowded real neighbourhoods are with samples; ~1 like real data",
+        good="higher, ~1",
+        why="samples sit in sparser regions of the data than real points do",
+        margin=0.10, better="near:1",
+    ),
+    MetricSpec(
+        "coverage", "rule1", "coverage", "coverage", f"{_M}:coverage", "lower",
+        help="share of real neighbourhoods holding a sample; higher is better",
+        good="higher",
+        why="too few real neighbourhoods hold a sample (missing modes)",
+        margin=0.05, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "c2st_accuracy", "rule1", "classifier two-sample test", "C2ST acc", f"{_M}:c2st_accuracy", "higher",
+        help="accuracy telling samples from real data; 0.5 ideal",
+        good="0.5",
+        why="a classifier tells samples from real data",
+        margin=0.05, better="near:0.5", compare=True,
+    ),
+    MetricSpec(
+        "nll_per_dim", "rule1", "NLL per dimension", "NLL/dim", f"{_M}:nll_per_dim", "higher",
+        help="negative log-likelihood of held-out data, nats; lower is better",
+        good="lower",
+        why="the model's density is far from the true density (KL per dimension)",
+        margin=0.10, quiet=True, compare=True,
+    ),
+    # ------------------------------------------------------------------ Rule 2: novelty
+    MetricSpec(
+        "ct", "rule2", "data-copying C_T", "C_T", f"{_M}:ct", "lower",
+        help="below \u22123: samples hug training points; above +3: under-fitting",
+        good="~0; > +3 under-fits",
+        why="samples lie closer to their nearest training points than held-out data do (data copying)",
+        limit=-3.0, notes=f"{_M}:ct_notes", better="near:0", compare=True,
+    ),
+    MetricSpec(
+        "memorization_rate", "rule2", "memorisation rate", "memorised", f"{_M}:memorization_rate", "higher",
+        help="share of samples that are near-copies of one training point",
+        good="lower",
+        why="more samples are near-copies of one training point than real held-out data are",
+        margin=0.01, compare=True,
+    ),
+    MetricSpec(
+        "authenticity", "rule2", "authenticity", "authentic", f"{_M}:authenticity", "lower",
+        help="share of samples outside any training point's own neighbourhood",
+        good="higher",
+        why="more samples sit inside a training point's own neighbourhood than real held-out data do",
+        margin=0.05, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "closer_to_train_share", "rule2", "closer-to-train share", "closer to train",
+        f"{_M}:closer_to_train_share", "higher",
+        help="share of samples nearer the training than held-out data; 0.5 ideal",
+        good="0.5",
+        why="samples lie closer to the training set than to held-out data",
+        margin=0.05, better="near:0.5",
+    ),
+]  # fmt: skip
+
+_BY_NAME = {s.name: s for s in METRICS}
+
+
+def spec(name: str) -> MetricSpec | None:
+    """The spec of a metric by its name (None for an unknown one, e.g. from a newer genlab's file)."""
+    return _BY_NAME.get(name)
+
+
+def specs_for(rule: str) -> list[MetricSpec]:
+    return [s for s in METRICS if s.rule == rule]
+
+
+def compare_specs() -> list[MetricSpec]:
+    return [s for s in METRICS if s.compare]
