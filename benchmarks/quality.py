@@ -51,32 +51,34 @@ def budget_for(name: str, scale: float) -> str:
     return f"{max(2.0, BUDGET_S[key] * scale):.0f}s"
 
 
-def run_one(family: str, ds: Any, budget: str, n_eval: int, seed: int) -> tuple[dict[str, Any], np.ndarray]:
+def run_one(
+    family: str, ds: Any, budget: str, n_eval: int, seed: int, root: Path
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Fit through `genlab.runs.fit_run` into a run folder under `root`, judged by the same evaluation a
+    user gets; the judged samples are reused for the picture (nothing is sampled twice)."""
+    from genlab.runs import fit_run
+
     settings = (IMAGE_SETTINGS if ds.kind == "image" else VECTOR_SETTINGS).get(family, {})
-    model = genlab.make_model(family, **settings)
-    t0 = time.perf_counter()
-    model.fit(ds, budget=budget, seed=seed)
-    fit_s = time.perf_counter() - t0
+    res = fit_run(ds, family, hyper=settings, out=root / f"{ds.name}-{family}", budget=budget, seed=seed,
+                  evaluate=False, force=True, progress="off")  # fmt: skip
+    model = res.model
     n = min(n_eval, len(ds.test))
     t0 = time.perf_counter()
-    x = model.sample(n, seed=seed + 1)
-    sample_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ev = genlab.evaluate(model, ds, n=n, seed=seed).to_dict()
+    ev = genlab.evaluate(model, ds, n=n, seed=seed)
     eval_s = time.perf_counter() - t0
     row: dict[str, Any] = {
         "family": family,
         "settings": settings,
         "budget": budget,
-        "fit_s": fit_s,
-        "sample_s": sample_s,
+        "fit_s": res.seconds,
+        "sample_s": ev.sample_seconds,
         "eval_s": eval_s,
         "n": n,
-        "evaluation": ev,
+        "evaluation": ev.to_dict(),
     }
     if ds.log_density is not None and model.log_prob_kind is not None:
         row["kl_gap_nats"] = float(np.mean(ds.log_density(ds.test) - model.log_prob(ds.test)))
-    return row, x
+    return row, ev.samples
 
 
 def sample_picture(name: str, ds: Any, samples: dict[str, np.ndarray]) -> Path:
@@ -176,6 +178,9 @@ def main() -> None:
     p.add_argument("--out", default="quality")
     args = p.parse_args()
 
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="genlab-quality-"))
     rows: list[dict[str, Any]] = []
     for name in args.datasets:
         if name == "fashion-mnist" and not Path(args.fashion).is_file():
@@ -187,7 +192,7 @@ def main() -> None:
         for family in args.families:
             print(f"[{name}] {family} (budget {budget}) ...", file=sys.stderr, flush=True)
             try:
-                row, samples[family] = run_one(family, ds, budget, args.n_eval, args.seed)
+                row, samples[family] = run_one(family, ds, budget, args.n_eval, args.seed, root)
                 sample_picture(name, ds, samples)
             except Exception as e:  # a benchmark reports a failure and goes on
                 traceback.print_exc()

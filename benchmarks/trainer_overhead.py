@@ -71,11 +71,16 @@ def plain_loop(model, data, steps: int, seed: int) -> None:
 
 
 def engine_loop(model, data, steps: int, seed: int) -> None:
-    from genlab.train import train
+    from genlab.train import EngineOptions, train
 
-    from genlab.train import EngineOptions
-
-    train(model, data, config=model.train_config(), budget=f"{steps}steps", seed=seed, options=EngineOptions(progress="off"))
+    train(
+        model,
+        data,
+        config=model.train_config(),
+        budget=f"{steps}steps",
+        seed=seed,
+        options=EngineOptions(progress="off"),
+    )
 
 
 def timed(fn, *args) -> tuple[float, float]:

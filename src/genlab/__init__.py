@@ -9,7 +9,6 @@ import importlib
 from typing import Any
 
 from genlab.errors import DataError, GenlabError, NotFittedError, NotSupported
-
 from genlab.version import __version__
 
 _LAZY = {
@@ -18,7 +17,7 @@ _LAZY = {
     "Dataset": "genlab.data:Dataset",
     "make_model": "genlab.models:make_model",
     "list_models": "genlab.models:list_models",
-    "load": "genlab.models.persist:load_model",
+    "load": "genlab.models.loading:load_model",
     "evaluate": "genlab.judge.evaluation:evaluate",
     "Evaluation": "genlab.judge.evaluation:Evaluation",
 }

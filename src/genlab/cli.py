@@ -166,7 +166,9 @@ def fit(
         from genlab.models import get_model_class
 
         cls = get_model_class(model)
-        hyper, data_opts = split_sets(parse_sets(sets), model, cls._param_names(), list(dataset_options(data)))
+        hyper, data_opts = split_sets(
+            parse_sets(sets), model, cls._param_names(), list(dataset_options(data))
+        )
         res = runs.fit_run(
             data, model, out=out_dir, hyper=hyper, data_options=data_opts, budget=budget, seed=seed,
             engine=engine, force=force, evaluate=evaluate, test_fraction=test_fraction,

@@ -11,9 +11,9 @@ from rich.console import Console
 
 import genlab
 from genlab.errors import DataError, GenlabError
+from genlab.fileio import read_json, write_json
 from genlab.judge import Evaluation, print_evaluation
 from genlab.runs import evaluate_run
-from genlab.fileio import read_json, write_json
 
 RULE1 = {"frechet_distance", "kid", "precision", "recall", "density", "coverage", "c2st_accuracy"}
 RULE2 = {"ct", "memorization_rate", "authenticity", "closer_to_train_share"}

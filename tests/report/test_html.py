@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import genlab
-import genlab.models.persist
+import genlab.models.loading
 from genlab import runs
 from genlab.report.html import render_report, write_report
 
@@ -98,7 +98,7 @@ def test_report_is_a_view(image_run: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     for method in ("fit", "sample", "encode", "decode", "log_prob"):
         monkeypatch.setattr(GenerativeModel, method, broken)
-    monkeypatch.setattr(genlab.models.persist, "load_model", broken)
+    monkeypatch.setattr(genlab.models.loading, "load_model", broken)
     t0 = time.perf_counter()
     page = render_report(image_run)
     assert time.perf_counter() - t0 < 3.0

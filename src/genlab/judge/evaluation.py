@@ -64,6 +64,7 @@ class Evaluation:
     seed: int = 0  # model.sample(n, seed=seed) reproduces the samples that copies' sample_index points into
     seconds: float = field(default=0.0, compare=False)
     samples: np.ndarray | None = field(default=None, compare=False, repr=False)
+    sample_seconds: float = field(default=0.0, compare=False)  # of `seconds`, spent drawing the samples
 
     @property
     def passed(self) -> bool:
@@ -239,7 +240,9 @@ def evaluate(
     dataset = _check_dataset(dataset)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise GenlabError(f"evaluate: seed must be a non-negative integer, got {seed!r}")
+    t_sample = time.perf_counter()
     x, model = _samples(source, dataset, n, int(seed))
+    t_sample = time.perf_counter() - t_sample
     train = np.asarray(dataset.train, np.float32)
     test = np.asarray(dataset.test, np.float32)
     plan = make_plan(len(train), len(test), len(x), int(seed))
@@ -249,5 +252,5 @@ def evaluate(
         model=model, dataset=dataset,
     )  # fmt: skip
     ev.seconds = time.perf_counter() - started
-    ev.samples = x
+    ev.samples, ev.sample_seconds = x, t_sample
     return ev

@@ -236,18 +236,11 @@ class GenerativeModel:
 
     # ------------------------------------------------------------------ messages
     def _no_log_prob_message(self) -> str:
-        from genlab.models import models_with
-
-        return (
-            f"{self.name} has no log_prob (its density is not available); "
-            f"families with one: {', '.join(models_with('log_prob'))}"
-        )
+        return f"{self.name} has no log_prob (its density is not available); `genlab models` lists the families with one"
 
     @staticmethod
     def _latent_families() -> str:
-        from genlab.models import models_with
-
-        return f"families with a latent space: {', '.join(models_with('latent'))}"
+        return "`genlab models` lists the families with a latent space"
 
     def _require_latent(self, method: str) -> None:
         if self.latent_dim is None:

@@ -255,9 +255,7 @@ class EBM(NeuralModel):
         return (z * self.net_.scale + self.net_.shift).numpy()
 
     def _no_log_prob_message(self) -> str:
-        from genlab.models import models_with
-
         return (
             "ebm has no log_prob: its density exp(-E(x)) / Z is unnormalised (the constant Z is intractable); "
-            f"use model.energy(x) for the energy E(x), or a family with log_prob: {', '.join(models_with('log_prob'))}"
+            "use model.energy(x) for the energy E(x), or a family with a log_prob (`genlab models` lists them)"
         )

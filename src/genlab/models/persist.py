@@ -1,9 +1,5 @@
-"""Saving and loading fitted models: `config.json` (JSON) plus `model.safetensors` (arrays). Never pickle.
-
-Loading parses JSON and the safetensors header only, checks both against the model registry and the
-family's hyperparameters, and so never runs code from the files. Anything malformed is a DataError
-naming the file.
-"""
+"""Saving fitted models: `config.json` (JSON) plus `model.safetensors` (arrays). Never pickle.
+Loading them back is `loading.py`, beside the registry it needs."""
 
 from __future__ import annotations
 
@@ -11,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from genlab.errors import DataError
-from genlab.fileio import load_arrays, read_json, save_arrays, write_json
+from genlab.fileio import save_arrays, write_json
 from genlab.layout import CONFIG_FILE, WEIGHTS_FILE
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_model"]
 
 FORMAT = "genlab-model"
 FORMAT_VERSION = 1
@@ -42,72 +38,3 @@ def save_model(model: Any, path: str | Path, *, overwrite: bool = False) -> Path
     save_arrays(path / WEIGHTS_FILE, arrays, metadata={"format": f"{FORMAT}/{model.name}"})
     write_json(path / CONFIG_FILE, config)
     return path
-
-
-def _check_plain(value: Any, where: str) -> Any:
-    """Config values must be plain JSON data; lists become tuples (hyperparameters are immutable)."""
-    if isinstance(value, list):
-        return tuple(_check_plain(v, where) for v in value)
-    if isinstance(value, dict):
-        return {k: _check_plain(v, where) for k, v in value.items()}
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise DataError(f"{where}: unexpected value {value!r}")
-
-
-def load_model(path: str | Path) -> Any:
-    """Load a model saved by `model.save(path)` (a run folder works too)."""
-    from genlab.models.registry import REGISTRY, get_model_class
-
-    path = Path(path)
-    if path.is_file() and path.name in (CONFIG_FILE, WEIGHTS_FILE):
-        path = path.parent
-    if not path.is_dir():
-        raise DataError(f"{path}: no such model folder")
-    cfg_path = path / CONFIG_FILE
-    config = read_json(cfg_path)
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise DataError(f'{cfg_path}: not a genlab model config (missing "format": "{FORMAT}")')
-    if config.get("format_version") != FORMAT_VERSION:
-        raise DataError(f"{cfg_path}: unsupported format_version {config.get('format_version')!r}")
-    name = config.get("model")
-    if name not in REGISTRY:
-        raise DataError(f"{cfg_path}: unknown model {name!r}; known: {', '.join(REGISTRY)}")
-    cls = get_model_class(name)
-    params = config.get("hyperparameters")
-    if not isinstance(params, dict):
-        raise DataError(f'{cfg_path}: "hyperparameters" must be an object')
-    valid = cls._param_names()
-    unknown = [k for k in params if k not in valid]
-    if unknown:
-        raise DataError(f"{cfg_path}: unknown hyperparameter(s) for {name}: {', '.join(unknown)}")
-    params = {k: _check_plain(v, f"{cfg_path}: hyperparameter {k!r}") for k, v in params.items()}
-    shape, kind = config.get("shape"), config.get("kind")
-    if (
-        not isinstance(shape, list)
-        or not shape
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
-    ):
-        raise DataError(f'{cfg_path}: "shape" must be a list of positive integers, got {shape!r}')
-    if kind not in ("vector", "image"):
-        raise DataError(f'{cfg_path}: "kind" must be "vector" or "image", got {kind!r}')
-    meta = config.get("state", {})
-    if not isinstance(meta, dict):
-        raise DataError(f'{cfg_path}: "state" must be an object')
-    meta = _check_plain(meta, f"{cfg_path}: state")
-    arrays = load_arrays(path / WEIGHTS_FILE)
-    model = cls.__new__(cls)
-    try:
-        model = cls(**params)
-        model.shape_ = tuple(shape)
-        model.kind_ = kind
-        model._set_state(arrays, meta)
-    except DataError:
-        raise
-    except Exception as e:  # a tampered or mismatched file: name it, never show a deep traceback
-        if hasattr(model, "shape_"):
-            del model.shape_
-        raise DataError(
-            f"{path}: model files do not match the {name} model ({type(e).__name__}: {e})"
-        ) from None
-    return model

@@ -111,18 +111,26 @@ def _closest(ev: dict[str, Any], figs: Any, kind: str) -> list[str]:
                 + f"<div>generated #{c['sample_index']} \u00b7 train #{c['train_index']}<br>distance "
                 f"{fmt(c['distance'], 3)} (own NN {fmt(c['train_nn_distance'], 3)})</div></div>"
             )
-        out.append(Raw('<p class="note">Left: generated sample. Right: its nearest training observation.</p>'))
+        out.append(
+            Raw('<p class="note">Left: generated sample. Right: its nearest training observation.</p>')
+        )
         out.append(Raw(f'<div class="pairs">{"".join(cells)}</div>' + note))
         return out
     rows = [
-        [c["sample_index"], c["train_index"], c["distance"], c["train_nn_distance"], c["ratio"]] for c in copies
+        [c["sample_index"], c["train_index"], c["distance"], c["train_nn_distance"], c["ratio"]]
+        for c in copies
     ]
     out.append(Raw('<div class="row">' + figs.figure("closest", cls="plot", width=480)))
-    out.append(table(["generated #", "train #", "distance", "own NN", "ratio to 2nd NN"], rows) + Raw("</div>" + note))
+    out.append(
+        table(["generated #", "train #", "distance", "own NN", "ratio to 2nd NN"], rows)
+        + Raw("</div>" + note)
+    )
     return out
 
 
-def evaluation_sections(ev: dict[str, Any] | None, figs: Any, kind: str, *, run: Path | None = None) -> list[str]:
+def evaluation_sections(
+    ev: dict[str, Any] | None, figs: Any, kind: str, *, run: Path | None = None
+) -> list[str]:
     """HTML blocks for Rule 1, Rule 2 and the closest samples; a pointer to `genlab evaluate` without one."""
     if not ev:
         where = f" {esc(str(run))}" if run is not None else " RUN"

@@ -82,7 +82,9 @@ def _training(log: list[dict[str, Any]], figs: Figures) -> list[str]:
     elif log and any(k.endswith("log_prob") for k in log[-1]):
         r = log[-1]
         out.append(Raw('<p class="note">Fitted in closed form (no training curve).</p>'))
-        rows = [[k.replace("_", " "), r[k]] for k in ("train_log_prob", "test_log_prob", "wall_time") if k in r]
+        rows = [
+            [k.replace("_", " "), r[k]] for k in ("train_log_prob", "test_log_prob", "wall_time") if k in r
+        ]
         out.append(table(["figure", "value"], rows))
     elif log:
         out.append(Raw('<p class="note">Training curves are drawn when the run is evaluated.</p>'))
@@ -94,7 +96,10 @@ def _training(log: list[dict[str, Any]], figs: Figures) -> list[str]:
 def _samples(run: Path, figs: Figures, kind: str) -> list[str]:
     out = [h2("Real and generated", "samples")]
     if "samples" not in figs:
-        return [*out, Raw(f'<p class="note">Not evaluated yet: run <code>genlab evaluate {esc(str(run))}</code>.</p>')]
+        return [
+            *out,
+            Raw(f'<p class="note">Not evaluated yet: run <code>genlab evaluate {esc(str(run))}</code>.</p>'),
+        ]
     if kind == "image" and "real" in figs:
         out.append(
             Raw(
