@@ -78,12 +78,18 @@ def split_sets(
 
 
 def _check_out_file(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
+    """An output file the user named: right type, and an existing file only replaced with --force."""
     if path.suffix.lower() not in suffixes:
         raise GenlabError(
             f"{path}: unsupported output type {path.suffix or '(none)'}; use one of {', '.join(suffixes)}"
         )
+    if path.is_dir():
+        raise GenlabError(f"{path}: is a folder; give a file name (e.g. {path / ('out' + suffixes[0])})")
     if path.exists() and not force:
         raise GenlabError(f"{path}: already exists; pass --force to overwrite it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise GenlabError(f"{parent}: is not a folder")
 
 
 # ---------------------------------------------------------------------- listing

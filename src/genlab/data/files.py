@@ -25,6 +25,7 @@ import numpy as np
 
 from genlab.data.dataset import OptionSpec, check_finite, check_min_rows
 from genlab.errors import DataError
+from genlab.memory import check_fits, format_bytes
 
 __all__ = ["FILE_OPTIONS", "IMAGE_EXTENSIONS", "as_observations", "encode_labels", "file_format", "load_file"]
 
@@ -65,6 +66,16 @@ def file_format(path: Path) -> str:
         return suffix[1:]
     if _looks_like_idx(path):
         return "idx"
+    try:
+        with _open(path) as f:
+            head = f.read(4)
+    except (OSError, EOFError):
+        head = b""
+    if head[:2] == b"\0\0":  # starts like an IDX file: say what is wrong with its magic number
+        raise DataError(
+            f"{path}: not an IDX file: bad magic number {head.hex()} (IDX files start with 00 00, a type code "
+            f"08/09/0b/0c/0d/0e and 1 to 4 dimensions)"
+        )
     raise DataError(
         f"{path}: unknown data format {suffix or '(no extension)'!r}; "
         "genlab reads .npz, .npy, .csv, IDX files (raw or .gz) and folders of images"
@@ -128,11 +139,49 @@ def as_observations(a: np.ndarray, where: str) -> tuple[np.ndarray, str]:
 
 
 # ---------------------------------------------------------------------------------------- npy / npz
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def _npy_header(f: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a .npy header, read before any data, so nothing is allocated for a lie."""
+    head = f.read(6)
+    f.seek(-len(head), 1)
+    if head != NPY_MAGIC:
+        looks = "text" if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "something else"
+        raise DataError(f"{where}: not a .npy array (it does not start with NumPy's magic bytes; it looks like {looks})")
+    try:
+        from numpy.lib import format as npy
+
+        version = npy.read_magic(f)
+        read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read(f, max_header_size=100_000)  # the header only
+    except (ValueError, OSError, EOFError) as e:
+        raise DataError(f"{where}: unreadable .npy header ({e})") from None
+    if dtype.hasobject:
+        raise DataError(f"{where}: holds Python objects (a pickle); genlab never loads pickles")
+    return tuple(int(d) for d in shape), dtype
+
+
+def _check_declared(shape: tuple[int, ...], dtype: np.dtype, stored: int | None, where: str) -> None:
+    """The header's promise against the bytes actually there and the memory a float32 copy needs."""
+    n = math.prod(shape)
+    if stored is not None and n * dtype.itemsize > stored:
+        raise DataError(
+            f"{where}: the header declares shape {shape} of {dtype} ({format_bytes(n * dtype.itemsize)}), "
+            f"but the file holds only {format_bytes(stored)}; the file is truncated or damaged"
+        )
+    check_fits(n * (dtype.itemsize + 4), f"{where}: an array of shape {shape}", hint="use a smaller file")
+
+
 def load_npy(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    with path.open("rb") as f:
+        shape, dtype = _npy_header(f, str(path))
+        start = f.tell()
+    _check_declared(shape, dtype, path.stat().st_size - start, str(path))
     try:
         a = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
-        raise DataError(f"{path}: not a readable .npy array without pickle ({e})") from None
+        raise DataError(f"{path}: not a readable .npy array ({e})") from None
     x, kind = as_observations(a, str(path))
     return {"x": x, "kind": kind}
 
@@ -145,10 +194,18 @@ def load_npz(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     with archive:
         keys = list(archive.files)
 
+        if not keys:
+            raise DataError(f"{path}: the archive holds no arrays")
+
         def get(key: str) -> np.ndarray:
             if key not in keys:
-                raise DataError(f"{path}: no array {key!r}; it holds: {', '.join(keys) or 'nothing'}")
+                raise DataError(f"{path}: no array {key!r}; it holds: {', '.join(keys)}")
+            where = f"{path}: array {key!r}"
             try:
+                info = archive.zip.getinfo(f"{key}.npy")
+                with archive.zip.open(info) as member:
+                    shape, dtype = _npy_header(member, where)
+                _check_declared(shape, dtype, None, where)
                 return archive[key]
             except (ValueError, OSError, zipfile.BadZipFile) as e:
                 raise DataError(f"{path}: array {key!r} is not readable without pickle ({e})") from None
@@ -312,6 +369,8 @@ def _read_image(path: Path, size: int | None) -> np.ndarray:
                 if size is not None:
                     im = im.resize((size, size), Image.Resampling.BILINEAR)
                 a = np.asarray(im, dtype=np.float32) / 255.0
+    except Image.DecompressionBombError as e:
+        raise DataError(f"{path}: image too large to load safely ({e})") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise DataError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
     return a.astype(np.float32)
@@ -337,9 +396,12 @@ def load_folder(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     else:
         labels = class_names = None
     check_min_rows(len(files), f"{path} (images: {', '.join(IMAGE_EXTENSIONS)})")
-    images = []
+    images: list[np.ndarray] = []
     for f in files:
         a = _read_image(f, size)
+        if not images:  # all images share this size (checked below): the whole folder as float32
+            check_fits(len(files) * a.size * 4 * 2, f"{path}: {len(files)} images of {a.shape[1]}x{a.shape[0]}",
+                       hint="pass size=N to load them smaller")  # fmt: skip
         if images and a.shape != images[0].shape:
             raise DataError(
                 f"{f}: image of size {a.shape[1]}x{a.shape[0]} (WxH), but {files[0].name} is "
@@ -377,6 +439,7 @@ def read_idx(path: Path) -> np.ndarray:
     dims = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = math.prod(dims) * dtype.itemsize
+    check_fits(math.prod(dims) * 4, f"{path}: an IDX array of shape {dims}")
     payload = raw[4 + 4 * ndim :]
     if len(payload) != expected:
         raise DataError(

@@ -19,6 +19,7 @@ import numpy as np
 
 from genlab.budget import Budget, parse_budget
 from genlab.errors import DataError, GenlabError, NotFittedError, NotSupported
+from genlab.memory import check_fits
 
 __all__ = ["FitData", "GenerativeModel", "as_fit_data", "check_array", "resolve_seed"]
 
@@ -175,6 +176,8 @@ class GenerativeModel:
         self._check_fitted("sample")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise GenlabError(f"n must be a positive integer, got {n!r}")
+        check_fits(4.0 * int(n) * int(np.prod(self.shape_)), f"{self.name}.sample(n={n})",
+                   hint="draw fewer samples at a time")  # fmt: skip
         x = np.asarray(self._sample(int(n), resolve_seed(seed)), dtype=np.float32)
         return x.reshape(int(n), *self.shape_)
 

@@ -19,7 +19,7 @@ from genlab.fileio import atomic_write, read_json
 from genlab.layout import DATA_FILE, EVALUATION_FILE, EXPLORE_DIR, FIGURES_DIR, FIGURES_FILE, REPORT_FILE
 from genlab.report.evaluation import evaluation_sections
 from genlab.report.page import Raw, esc, figure, fmt, h2, page, table
-from genlab.runs.folder import read_log, read_run, require_run
+from genlab.runs.folder import read_log, read_run, require_run, run_lock
 
 __all__ = ["REPORT_FILE", "render_report", "write_report"]
 
@@ -191,7 +191,8 @@ def render_report(run: str | Path) -> str:
 
 
 def write_report(run: str | Path, out: str | Path | None = None) -> Path:
-    """Write the report of `run` to `out` (default RUN/report.html) atomically; returns the path."""
+    """Write the report of `run` to `out` (default RUN/report.html, under the run's lock) atomically."""
     path = Path(out) if out is not None else Path(run) / REPORT_FILE
-    atomic_write(path, render_report(run))
+    with run_lock(run, "report", enabled=out is None):
+        atomic_write(path, render_report(run))
     return path

@@ -644,7 +644,7 @@ def train(
     if opts.run_dir is not None:
         log_path = Path(opts.run_dir) / LOG_FILE
         if opts.resume:  # keep what the checkpoint saw; drop lines a killed session wrote after it
-            history = [r for r in read_log(log_path) if r.get("step", 0) <= loop.step]
+            history = [r for r in read_log(log_path) if r.get("step", 0) <= loop.step and r.get("event") != "end"]
         if fabric.is_global_zero:
             atomic_write(log_path, "".join(_dumps(r) + "\n" for r in history))
     reporter = Reporter(
