@@ -5,6 +5,7 @@ test can stop it at a chosen moment:
     GENLAB_TEST_PAUSE=checkpoint      pause inside the named phase: "checkpoint" (between writing a
                                       checkpoint's files and swapping it in), "evaluate", "report"
     GENLAB_TEST_MARKER=/path          created when the pause begins (the test then sends its signal)
+    GENLAB_TEST_PAUSE_AT=2            pause at the 2nd time the phase comes (default: the 1st)
 
 Usage: python driver.py fit 8gaussians --model vae ...
 """
@@ -17,8 +18,14 @@ import time
 from pathlib import Path
 
 
+_SEEN: dict[str, int] = {}
+
+
 def _pause(phase: str) -> None:
-    if os.environ.get("GENLAB_TEST_PAUSE") == phase:
+    _SEEN[phase] = _SEEN.get(phase, 0) + 1
+    if os.environ.get("GENLAB_TEST_PAUSE") == phase and _SEEN[phase] == int(
+        os.environ.get("GENLAB_TEST_PAUSE_AT", "1")
+    ):
         Path(os.environ["GENLAB_TEST_MARKER"]).write_text(phase)
         time.sleep(600)
 

@@ -78,7 +78,9 @@ def test_force_with_a_bad_command_leaves_the_old_run(tmp_path: Path, genlab_cli,
     args = ["fit", "iris", "--model", "gmm", "--set", "n_components=2", "--out", str(run), "--no-evaluate"]
     assert genlab_cli(args)[0] == 0
     before = tree(tmp_path)
-    base = [a for a in args if a not in ("--set", "n_components=2")] if "n_components" in " ".join(bad) else args
+    base = (
+        [a for a in args if a not in ("--set", "n_components=2")] if "n_components" in " ".join(bad) else args
+    )
     code, _, err = genlab_cli([*base, *bad, "--force"])
     assert code == 2 and err.count("\n") <= 2, err
     assert tree(tmp_path) == before  # nothing written, nothing deleted, no partial left behind
@@ -129,7 +131,9 @@ def test_small_test_split_is_refused_before_fitting(tmp_path: Path, genlab_cli) 
 
 # ---------------------------------------------------------------------------------------------- signals
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_with_a_checkpoint_and_resume_matches_an_uninterrupted_fit(tmp_path: Path, sig, code) -> None:
+def test_signal_stops_with_a_checkpoint_and_resume_matches_an_uninterrupted_fit(
+    tmp_path: Path, sig, code
+) -> None:
     run = tmp_path / "run"
     args = ["fit", "8gaussians", "--model", "vae", *VAE, "--budget", "60steps", "--seed", "3",
             "--out", str(run), "--no-evaluate"]  # fmt: skip
@@ -144,7 +148,9 @@ def test_signal_stops_with_a_checkpoint_and_resume_matches_an_uninterrupted_fit(
     assert proc.returncode == code, err
     assert f"genlab fit --resume {run}" in err
     assert not run.exists()  # the run is not in place until it is complete
-    info = subprocess.run([sys.executable, "-m", "genlab.cli", "info", str(run)], capture_output=True, text=True)
+    info = subprocess.run(
+        [sys.executable, "-m", "genlab.cli", "info", str(run)], capture_output=True, text=True
+    )
     assert "interrupted" in info.stdout, info.stdout + info.stderr
     if sig == signal.SIGTERM:
         return  # the same stop; resuming is checked once, after Ctrl-C
@@ -184,7 +190,18 @@ def test_resume_needs_a_checkpoint_and_takes_no_new_arguments(tmp_path: Path, ge
 # ---------------------------------------------------------------------------------------------- locks
 def test_a_run_in_use_is_refused_with_the_holder_named(tmp_path: Path, genlab_cli) -> None:
     run = tmp_path / "run"
-    args = ["fit", "8gaussians", "--model", "vae", *VAE, "--budget", "400steps", "--out", str(run), "--no-evaluate"]
+    args = [
+        "fit",
+        "8gaussians",
+        "--model",
+        "vae",
+        *VAE,
+        "--budget",
+        "400steps",
+        "--out",
+        str(run),
+        "--no-evaluate",
+    ]
     proc = driver(args, {"GENLAB_TEST_STEP_SLEEP": "0.02"})
     try:
         wait_for(lambda: checkpoint_step(run) >= 0 or proc.poll() is not None)

@@ -57,9 +57,9 @@ def latent_figures(
     """
     from genlab.fileio import write_json
 
+    encoder = has_encoder(model)  # NotSupported for a family without a latent space, before any write
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    encoder = has_encoder(model)  # NotSupported for a family without a latent space
     d = int(model.latent_dim)
     rng = np.random.default_rng(seed)
     summary: dict[str, Any] = {

@@ -218,10 +218,13 @@ def fit_run(
     from genlab.data import load_dataset
     from genlab.models.registry import make_model
 
+    from genlab.models.base import resolve_seed
+
     say = say or _noop
     engine = dict(engine or {})
     # 1. check everything before touching the disk
     parse_budget(budget)
+    resolve_seed(seed)
     if isinstance(data, str | Path):
         ds = load_dataset(data, test_fraction=test_fraction, seed=split_seed, **(data_options or {}))
         source = str(data)
