@@ -143,10 +143,13 @@ def fit(
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this folder from its last checkpoint.")
     ] = None,
-    accelerator: Annotated[str, typer.Option(help="cpu, gpu or auto.")] = "cpu",
-    devices: Annotated[int, typer.Option(help="Number of devices (processes with --strategy ddp).")] = 1,
+    accelerator: Annotated[str, typer.Option(help="auto (a GPU when there is one), cpu or gpu.")] = "auto",
+    devices: Annotated[int, typer.Option(help="Devices per machine (processes with --strategy ddp).")] = 1,
+    num_nodes: Annotated[
+        int, typer.Option("--num-nodes", help="Machines (see the guide: more than one machine).")
+    ] = 1,
     strategy: Annotated[str, typer.Option(help="auto or ddp.")] = "auto",
-    precision: Annotated[str, typer.Option(help="32 or bf16-mixed.")] = "32",
+    precision: Annotated[str, typer.Option(help="32, bf16-mixed or 16-mixed.")] = "32",
     evaluate: Annotated[
         bool, typer.Option("--evaluate/--no-evaluate", help="Judge the model after fitting.")
     ] = True,
@@ -157,7 +160,8 @@ def fit(
     from genlab import runs
 
     say = _say()
-    engine = {"accelerator": accelerator, "devices": devices, "strategy": strategy, "precision": precision}
+    engine = {"accelerator": accelerator, "devices": devices, "num_nodes": num_nodes, "strategy": strategy,
+              "precision": precision}  # fmt: skip
     if resume is not None:
         if data is not None or model is not None or sets:
             raise GenlabError(
@@ -180,7 +184,7 @@ def fit(
             engine=engine, force=force, evaluate=evaluate, test_fraction=test_fraction,
             split_seed=split_seed, say=say,
         )  # fmt: skip
-    if res.evaluation is not None and runs.process_rank() == 0:
+    if res.evaluation is not None and runs.process_rank(devices) == 0:
         from genlab.judge.console import print_evaluation
 
         print_evaluation(res.evaluation, out)
@@ -280,8 +284,14 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
             "fit time",
             f"{r['fit_seconds']:.1f}s (budget {r.get('budget') or 'default'}, seed {r.get('seed')}{steps})",
         )
+    if r.get("device"):
+        d = r["device"]
+        table.add_row(
+            "trained on",
+            f"{d.get('device')} x {d.get('processes')} process(es), precision {d.get('precision')}",
+        )
     if r.get("fabric"):
-        table.add_row("devices", ", ".join(f"{k}={v}" for k, v in r["fabric"].items()))
+        table.add_row("asked for", ", ".join(f"{k}={v}" for k, v in r["fabric"].items()))
     log = runs.read_log(folder)
     if log:
         last = log[-1]

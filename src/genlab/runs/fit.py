@@ -50,7 +50,7 @@ __all__ = ["FitResult", "Interrupted", "fit_run", "process_rank", "resume_run"]
 DEVICE_KEYS = ("accelerator", "devices", "strategy", "precision", "num_nodes")
 CLOSED_FORM_DEFAULTS = {
     "accelerator": ("cpu", "auto"),
-    "devices": (1,),
+    "devices": (1, "auto"),
     "strategy": ("auto",),
     "num_nodes": (1,),
 }
@@ -74,9 +74,19 @@ class FitResult:
     evaluation: Any = None
 
 
-def process_rank() -> int:
-    """Process rank under a DDP launcher (children get RANK/LOCAL_RANK); 0 otherwise."""
-    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) or 0)
+def process_rank(devices: Any = None) -> int:
+    """This process's global rank, read from the environment a launcher sets, as Lightning reads it:
+    torchrun's RANK; SLURM's SLURM_PROCID in a job of several tasks; else NODE_RANK * (processes per
+    node) + LOCAL_RANK (Lightning's own launcher and a hand-set multi-node environment); 0 alone."""
+    env = os.environ
+    if env.get("RANK"):
+        return int(env["RANK"])
+    if int(env.get("SLURM_NTASKS", "1") or 1) > 1 and env.get("SLURM_PROCID"):
+        return int(env["SLURM_PROCID"])
+    local = int(env.get("LOCAL_RANK", "0") or 0)
+    node = int(env.get("NODE_RANK", env.get("GROUP_RANK", "0")) or 0)
+    per_node = int(env.get("LOCAL_WORLD_SIZE") or (devices if isinstance(devices, int) else 1))
+    return node * per_node + local
 
 
 def _noop(_: str) -> None:
@@ -216,9 +226,8 @@ def fit_run(
     evaluate it unless `evaluate=False`. `engine`: the training options of neural families
     (accelerator, devices, strategy, precision, num_nodes, ...). `say` prints progress lines."""
     from genlab.data import load_dataset
-    from genlab.models.registry import make_model
-
     from genlab.models.base import resolve_seed
+    from genlab.models.registry import make_model
 
     say = say or _noop
     engine = dict(engine or {})
@@ -242,7 +251,7 @@ def fit_run(
     if evaluate:
         _check_evaluable(ds, test_fraction)
     run = Path(out) if out is not None else default_run_dir(source, m.name)
-    rank = process_rank()
+    rank = process_rank(engine.get("devices"))
     if rank == 0:
         _check_out(run, force)
 
@@ -345,6 +354,13 @@ def finish_fit(path: str | Path, model: Any, data: Any, info: dict[str, Any], se
     if result is not None:
         info["steps"] = result.steps
         info["stopped_by"] = result.stopped_by
+        info["device"] = {
+            "device": result.device,
+            "processes": result.world_size,
+            "precision": result.precision,
+        }
+    else:
+        info["device"] = {"device": "cpu", "processes": 1, "precision": "64 (closed form)"}
     info.update(status="done", fit_seconds=round(seconds, 3), finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
     write_run(path, info)
 
@@ -367,7 +383,7 @@ def resume_run(
 
     say = say or _noop
     run = Path(run)
-    rank = process_rank()
+    rank = process_rank((engine or {}).get("devices"))
     with run_lock(run, "fit --resume", enabled=rank == 0):
         folder = find_run(run)
         info = read_run(folder)

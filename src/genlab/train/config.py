@@ -98,7 +98,7 @@ class EngineOptions:
     engine writes a checkpoint and ends the run with `stopped_by="interrupted"`.
     """
 
-    accelerator: str = "cpu"
+    accelerator: str = "auto"
     devices: int | str = 1
     strategy: str = "auto"
     precision: str | int = "32-true"

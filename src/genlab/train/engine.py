@@ -56,6 +56,8 @@ class TrainResult:
     best_val_loss: float | None = None
     global_rank: int = 0
     world_size: int = 1
+    device: str = "cpu"  # what rank 0 trained on, e.g. "cpu" or "cuda:0 (NVIDIA H200)"
+    precision: str = "32-true"
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
@@ -315,7 +317,7 @@ class _Loop:
             "modules": {a: m.state_dict() for a, m in self.originals.items()},
             "ema": {a: e.module.state_dict() for a, e in self.ema.items()},
             "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
-            "rng": {"generator": self.ctx.generator.get_state()},
+            "rng": {"generators": self._generator_states()},
             "counters": {
                 "step": self.step,
                 "epoch": self.epoch,
@@ -337,6 +339,13 @@ class _Loop:
             },
         }
         return _cpu_copy(state)
+
+    def _generator_states(self) -> torch.Tensor:
+        """Every rank's noise-generator state, (world, state bytes): a resumed run gives each rank its own."""
+        mine = self.ctx.generator.get_state()
+        if self.world == 1:
+            return mine[None]
+        return self.fabric.all_gather(mine.to(self.fabric.device)).reshape(self.world, -1).cpu()
 
     def restore_weights(self, state: dict[str, Any]) -> None:
         for a, m in self.originals.items():
@@ -371,10 +380,17 @@ class _Loop:
         self.elapsed_before = c["elapsed"]
         self.skipped, self.recoveries, self.lr_scale = c["skipped"], c["recoveries"], c["lr_scale"]
         self.best_val, self.bad_vals, self.ema_updates = c["best_val"], c["bad_vals"], c["ema_updates"]
-        if "generator" in state.get("rng", {}):
-            self.ctx.generator.set_state(state["rng"]["generator"])
-        else:  # a checkpoint of genlab <= 0.1.0 kept torch's global RNG instead: go on from a fresh stream
+        saved = state.get("rng", {}).get("generators")
+        old_world = int(run.get("world_size", 1))
+        if saved is not None and old_world == self.world:
+            self.ctx.generator.set_state(saved[self.rank].contiguous())
+        else:
+            # another number of processes (or a checkpoint of genlab <= 0.1.0, which kept torch's global
+            # RNG): each rank goes on from a fresh stream, and the shards of the data change, so the run
+            # continues from the start of the next epoch
             self.ctx.generator.manual_seed(_rng_seed(self.seed, self.rank, 1, self.step))
+            if old_world != self.world and self.batch_in_epoch:
+                self.epoch, self.batch_in_epoch = self.epoch + 1, 0
         self.good_state = state
 
     def save(self, which: str, state: dict[str, Any]) -> None:
@@ -539,6 +555,8 @@ class _Loop:
             best_val_loss=self.best_val,
             global_rank=self.rank,
             world_size=self.world,
+            device=_describe(self.fabric.device),
+            precision=str(self.opts.precision),
             history=reporter.history,
         )
 
@@ -585,10 +603,18 @@ class _Loop:
         )
 
     def permutation(self, epoch: int) -> torch.Tensor:
-        """This rank's shuffled indices for an epoch, from (seed, epoch) alone."""
+        """This rank's shuffled indices for an epoch, from (seed, epoch) alone. Rank r takes every
+        world-th index from r on, so at each step the ranks' batches together are exactly the batch of
+        one process with world times the batch size: the same examples, whatever the number of devices."""
         g = torch.Generator().manual_seed(_rng_seed(self.seed, epoch))
-        perm = torch.randperm(len(self.train_t), generator=g)
-        return perm[self.rank * self.n_rank : (self.rank + 1) * self.n_rank].to(self.train_t.device)
+        perm = torch.randperm(len(self.train_t), generator=g)[: self.n_rank * self.world]
+        return perm.view(self.n_rank, self.world)[:, self.rank].contiguous().to(self.train_t.device)
+
+
+def _describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
 
 
 # ---------------------------------------------------------------------------------------------- entry
@@ -644,7 +670,9 @@ def train(
     if opts.run_dir is not None:
         log_path = Path(opts.run_dir) / LOG_FILE
         if opts.resume:  # keep what the checkpoint saw; drop lines a killed session wrote after it
-            history = [r for r in read_log(log_path) if r.get("step", 0) <= loop.step and r.get("event") != "end"]
+            history = [
+                r for r in read_log(log_path) if r.get("step", 0) <= loop.step and r.get("event") != "end"
+            ]
         if fabric.is_global_zero:
             atomic_write(log_path, "".join(_dumps(r) + "\n" for r in history))
     reporter = Reporter(
