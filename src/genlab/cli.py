@@ -387,6 +387,23 @@ def report(
 
 
 @app.command()
+def explore(
+    run: Annotated[Path, typer.Argument(help="Run folder of a model with a latent space.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for the page (default RUN/explore/).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing page.")] = False,
+) -> None:
+    """A page of the run's latent space that decodes the point under the mouse, in the browser, with the
+    run's own decoder (opens from a file, no server, no network)."""
+    from genlab.explore import explore_run
+
+    t0 = time.time()
+    path = explore_run(run, out_dir, force=force)
+    err.print(f"explorer in {time.time() - t0:.1f}s -> {path} (open {path.resolve().as_uri()})")
+
+
+@app.command()
 def compare(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
     out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Also write .html or .md.")] = None,

@@ -8,7 +8,8 @@ the evaluation (seconds, for tests).
 
 DIR/
   index.html            the comparison table and links; open this
-  tins-vae/             a run folder (run.json, data.json, model, log.jsonl, evaluation.json, report.html)
+  tins-vae/             a run folder (run.json, data.json, model, log.jsonl, evaluation.json, report.html,
+                        explore/index.html: the latent space, decoded live under the mouse)
   digits-gmm/ ...
   .genlab-demo          marks the folder as demo output, so a later demo may replace it
 """
@@ -36,6 +37,7 @@ class DemoJob:
     hyper: dict[str, Any] = field(default_factory=dict)
     budget: str | None = None
     data_options: dict[str, Any] = field(default_factory=dict)
+    explore: bool = False  # also write the live latent explorer (genlab explore)
 
     @property
     def folder(self) -> str:
@@ -58,6 +60,7 @@ def demo_jobs(quick: bool = False) -> list[DemoJob]:
                 {"latent_dim": 2, "channels": (8, 16), "batch_size": 32},
                 "20steps",
                 {"n": 240, "size": 16},
+                explore=True,
             ),
             DemoJob("digits", "gmm", {"n_components": 4}),
         ]
@@ -71,7 +74,7 @@ def demo_jobs(quick: bool = False) -> list[DemoJob]:
         "iwae_k": 10,  # the evaluation's log_prob bound: 10 importance samples, not 100 (10x faster)
     }
     return [
-        DemoJob("tins", "vae", tins_vae, "1000steps", {"n": 5000, "size": 32}),
+        DemoJob("tins", "vae", tins_vae, "1000steps", {"n": 5000, "size": 32}, explore=True),
         DemoJob("digits", "gmm", {"n_components": 10}),
         DemoJob("digits", "kde"),
         DemoJob(
@@ -146,6 +149,10 @@ def run_demo(
             features=features or ("pixels" if quick else "auto"), progress=progress,
         )  # fmt: skip
         t2 = time.time()
+        if job.explore:
+            from genlab.explore import explore_run
+
+            explore_run(run_dir, force=True)
         write_report(run_dir)
         t3 = time.time()
         verdict = res.evaluation.verdict

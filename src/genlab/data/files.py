@@ -148,7 +148,9 @@ def _npy_header(f: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
     f.seek(-len(head), 1)
     if head != NPY_MAGIC:
         looks = "text" if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "something else"
-        raise DataError(f"{where}: not a .npy array (it does not start with NumPy's magic bytes; it looks like {looks})")
+        raise DataError(
+            f"{where}: not a .npy array (it does not start with NumPy's magic bytes; it looks like {looks})"
+        )
     try:
         from numpy.lib import format as npy
 

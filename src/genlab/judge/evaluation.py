@@ -195,7 +195,7 @@ def _check_dataset(dataset: Any) -> Any:
 
 
 def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.ndarray, Any]:
-    from genlab.models.base import check_array
+    from genlab.checks import check_array
 
     shape = tuple(np.asarray(dataset.train).shape[1:])
     n_test = len(dataset.test)

@@ -52,7 +52,7 @@ def _latent_dim(model: Any, what: str) -> int:
 
 def _observations(model: Any, x: Any, what: str) -> tuple[np.ndarray, bool]:
     """x as a batch (n, *shape) and whether it was a single observation of shape `shape`."""
-    from genlab.models.base import check_array
+    from genlab.checks import check_array
 
     try:
         arr = np.asarray(x, dtype=np.float32)
@@ -64,7 +64,7 @@ def _observations(model: Any, x: Any, what: str) -> tuple[np.ndarray, bool]:
 
 def _latents(z: Any, d: int, what: str) -> tuple[np.ndarray, bool]:
     """z as a batch (n, d) and whether it was a single point of shape (d,)."""
-    from genlab.models.base import check_array
+    from genlab.checks import check_array
 
     try:
         arr = np.asarray(z, dtype=np.float32)

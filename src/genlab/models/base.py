@@ -18,10 +18,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from genlab.budget import Budget, parse_budget
+from genlab.checks import check_array
 from genlab.errors import DataError, GenlabError, NotFittedError, NotSupported
 from genlab.memory import check_fits
 
-__all__ = ["FitData", "GenerativeModel", "as_fit_data", "check_array", "resolve_seed"]
+__all__ = [
+    "FitData",
+    "GenerativeModel",
+    "as_fit_data",
+    "check_array",
+    "resolve_seed",
+]  # check_array: genlab.checks
 
 
 @dataclass
@@ -38,30 +45,6 @@ class FitData:
     @property
     def dim(self) -> int:
         return int(np.prod(self.shape))
-
-
-def check_array(x: Any, *, what: str = "data", shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return `x` as a finite float32 array of shape (N, *shape); DataError naming the problem otherwise."""
-    try:
-        arr = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise DataError(f"{what}: cannot convert to a float array ({e})") from None
-    if shape is not None:
-        if arr.shape[1:] != tuple(shape):
-            if arr.ndim == 1 and arr.shape == tuple(shape):
-                raise DataError(
-                    f"{what}: got one observation of shape {arr.shape}; pass a batch of shape (N, *{tuple(shape)})"
-                )
-            raise DataError(f"{what}: expected shape (N, {', '.join(map(str, shape))}), got {arr.shape}")
-    elif arr.ndim not in (2, 4):
-        raise DataError(f"{what}: expected shape (N, D) or (N, C, H, W), got {arr.shape}")
-    if arr.shape[0] == 0:
-        raise DataError(f"{what}: empty array of shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        idx = np.argwhere(bad)[0]
-        raise DataError(f"{what}: non-finite value {arr[tuple(idx)]} at index {tuple(int(i) for i in idx)}")
-    return arr
 
 
 def as_fit_data(data: Any) -> FitData:

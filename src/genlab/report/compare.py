@@ -244,7 +244,7 @@ def write_comparison(runs: list[str | Path], path: str | Path) -> Path:
 def write_index(runs: list[str | Path], path: str | Path, *, title: str = "genlab demo") -> Path:
     """The demo's index page: what was run, the comparison table, links to every report."""
     from genlab.fileio import atomic_write
-    from genlab.layout import REPORT_FILE
+    from genlab.layout import EXPLORE_DIR, REPORT_FILE
     from genlab.report.page import Raw, esc
 
     path = Path(path)
@@ -253,8 +253,15 @@ def write_index(runs: list[str | Path], path: str | Path, *, title: str = "genla
     for r in rows:
         href = os.path.relpath(Path(r["run"]) / REPORT_FILE, path.resolve().parent)
         took = f"{r['fit_seconds']:.0f} s" if r["fit_seconds"] is not None else "?"
+        explorer = Path(r["run"]) / EXPLORE_DIR / "index.html"
+        live = (
+            f' \u00b7 <a href="{esc(os.path.relpath(explorer, path.resolve().parent))}">explore its latent space '
+            "live</a>"
+            if explorer.is_file()
+            else ""
+        )
         items.append(
-            f'<li><a href="{esc(href)}">{esc(r["model"])} on {esc(r["data"])}</a> \u2013 fitted in {took}</li>'
+            f'<li><a href="{esc(href)}">{esc(r["model"])} on {esc(r["data"])}</a> \u2013 fitted in {took}{live}</li>'
         )
     intro = (
         '<p class="sub">Each model was fitted with a short budget on built-in data, then judged: '
