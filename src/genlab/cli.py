@@ -155,6 +155,15 @@ def fit(
     ] = True,
     test_fraction: Annotated[float, typer.Option(help="Held-out share of the data.")] = 0.2,
     split_seed: Annotated[int, typer.Option(help="Seed of the train/test split.")] = 0,
+    watch: Annotated[
+        str, typer.Option(help="Rule 2 watch during training: auto (small data sets), rule2 or off.")
+    ] = "auto",
+    watch_action: Annotated[
+        str,
+        typer.Option(
+            "--watch-action", help="When the watch sees copying: stop (keep the last good model) or warn."
+        ),
+    ] = "stop",
 ) -> None:
     """Fit a model and write a run folder."""
     from genlab import runs
@@ -182,7 +191,7 @@ def fit(
         res = runs.fit_run(
             data, model, out=out_dir, hyper=hyper, data_options=data_opts, budget=budget, seed=seed,
             engine=engine, force=force, evaluate=evaluate, test_fraction=test_fraction,
-            split_seed=split_seed, say=say,
+            split_seed=split_seed, watch=watch, watch_action=watch_action, say=say,
         )  # fmt: skip
     if res.evaluation is not None and runs.process_rank(devices) == 0:
         from genlab.judge.console import print_evaluation
@@ -284,6 +293,13 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
             "fit time",
             f"{r['fit_seconds']:.1f}s (budget {r.get('budget') or 'default'}, seed {r.get('seed')}{steps})",
         )
+    if r.get("watch_result"):
+        w = r["watch_result"]
+        stop = w.get("stopped")
+        text = f"{w['checks']} checks, {w['seconds']:.1f}s"
+        if stop:
+            text += f"; stopped at step {stop['step']} ({stop.get('reason')}), kept the model of step {stop.get('kept_step')}"
+        table.add_row("Rule 2 watch", text)
     if r.get("device"):
         d = r["device"]
         table.add_row(

@@ -209,3 +209,47 @@ def test_plain_progress_lines(capsys) -> None:
     Toy().fit(Split(), budget="12steps", seed=0, progress="plain")
     err = capsys.readouterr().err
     assert "toy (12steps): 100%" in err and "samples/s" in err and "step 12" in err
+
+
+# ---------------------------------------------------------------------- the watch
+class FailingFrom:
+    """A stand-in Watch that fails every check from `bad` on and records each checked model's output."""
+
+    action, patience, share = "stop", 2, 0.1
+
+    def __init__(self, bad: int, min_steps: int = 20, action: str = "stop") -> None:
+        self.bad, self.min_steps, self.action = bad, min_steps, action
+        self.seen: dict[int, np.ndarray] = {}
+
+    def check(self, model, step: int) -> dict:
+        self.seen[step] = model.sample(8, seed=0)
+        return {"fail": step >= self.bad, "reason": "stand-in"}
+
+
+def test_watch_stops_after_two_failing_checks_and_keeps_the_last_passing_model(tmp_path) -> None:
+    w = FailingFrom(bad=120)
+    m = Toy(ema=False, lr_schedule="constant").fit(
+        Split(), budget="400steps", seed=0, progress="off", run_dir=tmp_path, watch=w
+    )
+    r = m.train_result_
+    assert r.stopped_by == "watch" and r.steps < 400
+    checked = sorted(w.seen)
+    assert checked[0] == 20 and all(b > a for a, b in zip(checked, checked[1:], strict=False))
+    failing = [s for s in checked if s >= 120]
+    assert len(failing) == 2 and r.steps == failing[-1]  # stopped at the second failing check in a row
+    kept = max(s for s in checked if s < 120)
+    assert r.watch["passed_step"] == kept and r.watch["stopped"]["kept_step"] == kept
+    np.testing.assert_array_equal(m.sample(8, seed=0), w.seen[kept])  # the model of the last passing check
+    assert (tmp_path / "checkpoints" / "watch").is_dir()  # the engine's own checkpoint, as it restored it
+    events = [e for e in read_log(tmp_path / "log.jsonl") if e.get("event") == "watch"]
+    assert [e["step"] for e in events] == checked
+    assert any("kept the model of step" in str(e.get("message")) for e in read_log(tmp_path / "log.jsonl"))
+
+
+def test_watch_that_warns_does_not_change_training() -> None:
+    w = FailingFrom(bad=0, action="warn")
+    watched = Toy().fit(Split(), budget="150steps", seed=2, progress="off", watch=w)
+    plain = Toy().fit(Split(), budget="150steps", seed=2, progress="off", watch="off")
+    assert watched.train_result_.stopped_by == "steps" and len(w.seen) >= 3
+    for k, v in weights(plain).items():
+        np.testing.assert_array_equal(weights(watched)[k], v)  # checks draw from their own generator

@@ -135,9 +135,24 @@ class NeuralModel(GenerativeModel):
             setattr(self, attr, module)
 
     # ------------------------------------------------------------------ shared machinery
-    def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
+    def _fit(
+        self,
+        data: FitData,
+        *,
+        budget: Budget,
+        seed: int,
+        watch: Any = "auto",
+        watch_action: str = "stop",
+        **options: Any,
+    ) -> None:
+        """`watch`: "auto" (the Rule 2 watch on training sets small enough for copying to matter, see
+        `genlab.judge.watch`), "rule2", "off", or a Watch object; `watch_action`: "stop" or "warn"."""
+        from genlab.judge.watch import watch_for
+
         config = self.train_config()
-        engine = EngineOptions.from_kwargs(f"{self.name}.fit", **options)
+        source = data.dataset if data.dataset is not None else data
+        w = watch_for(source, watch, action=watch_action, seed=seed)
+        engine = EngineOptions.from_kwargs(f"{self.name}.fit", **options, watch=w)
         self.data_meta_ = {"n_train": len(data.train)}
         self.train_result_: TrainResult = train(
             self, data, config=config, budget=budget, seed=seed, options=engine

@@ -223,6 +223,7 @@ class VAE(NeuralModel):
                     net.shift.copy_(x.mean(0))
                     net.scale.copy_(x.std(0).clamp_min(1e-6))
         self.gmm_seed_ = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        self.gmm_ = None  # until on_fit_end: samples drawn during training (the Rule 2 watch) use the prior
 
     def modules(self) -> dict[str, nn.Module]:
         return {"encoder_": self.encoder_, "decoder_": self.decoder_}

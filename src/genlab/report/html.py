@@ -93,6 +93,25 @@ def _training(log: list[dict[str, Any]], figs: Figures) -> list[str]:
     return out
 
 
+def _watch(info: dict[str, Any], figs: Figures) -> list[str]:
+    """The Rule 2 watch during training: what it saw, and whether and where it stopped the run."""
+    w = info.get("watch_result")
+    if not w:
+        return []
+    out = [Raw("<h3>Rule 2 during training (the watch)</h3>")]
+    stop = w.get("stopped")
+    text = f"{w['checks']} checks took {w['seconds']:.1f} s. " + (
+        f"Copying seen at step {stop['step']} ({esc(str(stop.get('reason')))}): training stopped and the model "
+        f"of step {stop.get('kept_step')}, the last check that passed, was kept."
+        if stop
+        else "No copying seen: training ran its budget."
+    )
+    out.append(Raw(f'<p class="note">{text}</p>'))
+    if "watch" in figs:
+        out.append(figs.figure("watch", cls="plot"))
+    return out
+
+
 def _samples(run: Path, figs: Figures, kind: str) -> list[str]:
     out = [h2("Real and generated", "samples")]
     if "samples" not in figs:
@@ -183,6 +202,7 @@ def render_report(run: str | Path) -> str:
     body.append(Raw(f"<nav>{links}</nav>"))
     body += _overview(run, info, data, log)
     body += _training(log, figs)
+    body += _watch(info, figs)
     body += _samples(run, figs, kind)
     body += evaluation_sections(ev, figs, kind, run=run)
     if figs.latent:

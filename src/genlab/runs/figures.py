@@ -2,6 +2,7 @@
 
     figures/figures.json   what was drawn: {name: {"file", "caption"}} plus the latent summary
     figures/curves.png     training curves from log.jsonl
+    figures/watch.png      the Rule 2 watch's checks over training (when a watch ran)
     figures/real.png, figures/samples.png   held-out test observations beside the judged samples
                                             (images); one scatter / pairs plot of both (vectors)
     figures/closest-K.png  the K-th generated sample closest to the training set beside its nearest
@@ -51,7 +52,7 @@ def draw_figures(
     sampled again); without one only the curves and the latent figures are drawn.
     """
     from genlab.viz.images import image_grid_png
-    from genlab.viz.plots import closest_scatter_png, curves_png, pairs_plot_png
+    from genlab.viz.plots import closest_scatter_png, curves_png, pairs_plot_png, watch_png
 
     out = Path(run_dir) / FIGURES_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -62,6 +63,14 @@ def draw_figures(
         "curves",
         curves_png(log),
         "training curves (from log.jsonl; losses are averages since the previous log line)",
+    )
+    _put(
+        out,
+        index,
+        "watch",
+        watch_png(log),
+        "the Rule 2 watch: each check's samples (purple) beside held-out data (dashed); red: failing checks; "
+        "the vertical line: where the watch stopped training",
     )
 
     samples = getattr(evaluation, "samples", None)

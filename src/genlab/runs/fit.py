@@ -145,6 +145,21 @@ def _engine_options(model: Any, engine: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _watch_options(model: Any, ds: Any, watch: Any, action: str) -> dict[str, Any]:
+    """The watch options `model.fit` gets, checked now; closed-form families train no steps to watch."""
+    from genlab.judge.watch import watch_for
+    from genlab.models.neural import NeuralModel
+
+    if not isinstance(model, NeuralModel):
+        if watch not in ("auto", "off", None):
+            raise GenlabError(
+                f"{model.name} is fitted in closed form: there is no training to watch (--watch)"
+            )
+        return {}
+    watch_for(ds, watch, action=action)  # raises on bad values
+    return {"watch": watch, "watch_action": action}
+
+
 def _check_evaluable(ds: Any, test_fraction: float) -> None:
     from genlab.judge.evaluation import MIN_N
 
@@ -219,12 +234,15 @@ def fit_run(
     test_fraction: float = 0.2,
     split_seed: int = 0,
     progress: Any = None,
+    watch: Any = "auto",
+    watch_action: str = "stop",
     say: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Fit `model` (a registered name, with `hyper`, or an unfitted model) on `data` (a built-in name or
     path, with `data_options`, or a Dataset) into the run folder `out` (default runs/DATA-MODEL), and
     evaluate it unless `evaluate=False`. `engine`: the training options of neural families
-    (accelerator, devices, strategy, precision, num_nodes, ...). `say` prints progress lines."""
+    (accelerator, devices, strategy, precision, num_nodes, ...). `watch`/`watch_action`: the Rule 2 watch
+    of neural families ("auto", "rule2", "off"; "stop" or "warn"). `say` prints progress lines."""
     from genlab.data import load_dataset
     from genlab.models.base import resolve_seed
     from genlab.models.registry import make_model
@@ -248,6 +266,7 @@ def fit_run(
         raise GenlabError("fit_run: hyper applies to a model given by name, not a model instance")
     m.check(ds)
     fit_options = _engine_options(m, engine)
+    fit_options.update(_watch_options(m, ds, watch, watch_action))
     if evaluate:
         _check_evaluable(ds, test_fraction)
     run = Path(out) if out is not None else default_run_dir(source, m.name)
@@ -262,6 +281,10 @@ def fit_run(
         "seed": seed,
         "budget": budget,
         "fabric": {k: engine[k] for k in DEVICE_KEYS if k in engine},
+        "watch": {
+            "watch": watch if isinstance(watch, str) or watch is None else "custom",
+            "action": watch_action,
+        },
         "status": "running",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "argv": sys.argv[1:],
@@ -351,6 +374,10 @@ def finish_fit(path: str | Path, model: Any, data: Any, info: dict[str, Any], se
                 row["test_log_prob"] = float(model.log_prob(data.test[:5000]).mean())
         atomic_write(path / LOG_FILE, json.dumps(row) + "\n")
     result = getattr(model, "train_result_", None)
+    if result is not None and result.watch is not None:
+        w = result.watch
+        info["watch_result"] = {"checks": w["checks"], "seconds": round(w["seconds"], 3),
+                                "last_passed_step": w["passed_step"], "stopped": w["stopped"]}  # fmt: skip
     if result is not None:
         info["steps"] = result.steps
         info["stopped_by"] = result.stopped_by
@@ -404,6 +431,9 @@ def resume_run(
         ds = load_run_dataset(folder)
         fabric = {**info.get("fabric", {}), **{k: v for k, v in (engine or {}).items() if v is not None}}
         options = _engine_options(m, fabric)
+        w = info.get("watch") or {}
+        options.update(_watch_options(m, ds, w.get("watch", "auto") if w.get("watch") != "custom" else "auto",
+                                      w.get("action", "stop")))  # fmt: skip
         if evaluate:
             _check_evaluable(ds, float(getattr(ds, "test_fraction", 0.2)))
         if rank != 0:

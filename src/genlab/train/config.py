@@ -95,7 +95,8 @@ class EngineOptions:
     budget; a log line is also written every 10 s). After `max_bad_steps` non-finite steps in a
     row the last good state is reloaded and the learning rate halved, at most `max_recoveries` times.
     `should_stop()` is asked after every step (e.g. a Ctrl-C handler's flag): when it says so, the
-    engine writes a checkpoint and ends the run with `stopped_by="interrupted"`.
+    engine writes a checkpoint and ends the run with `stopped_by="interrupted"`. `watch`: a check run
+    now and then on a copy of the model (see `Watch`); it may end the run with `stopped_by="watch"`.
     """
 
     accelerator: str = "auto"
@@ -113,6 +114,7 @@ class EngineOptions:
     max_bad_steps: int = 5
     max_recoveries: int = 5
     should_stop: Callable[[], bool] | None = None
+    watch: Any = None  # a `genlab.train.engine.Watch` (e.g. genlab.judge.watch.Rule2Watch), or None
 
     def __post_init__(self) -> None:
         if self.accelerator not in ACCELERATORS:

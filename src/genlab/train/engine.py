@@ -58,7 +58,23 @@ class TrainResult:
     world_size: int = 1
     device: str = "cpu"  # what rank 0 trained on, e.g. "cpu" or "cuda:0 (NVIDIA H200)"
     precision: str = "32-true"
+    watch: dict[str, Any] | None = None  # what the watch did (checks, seconds, the stop), if one ran
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+class Watch(Protocol):
+    """A check the engine runs on a copy of the model now and then during training (genlab.judge.watch has
+    the Rule 2 one). The engine decides when and what happens: it checks no earlier than `min_steps`,
+    then as often as keeps the checks' time within `share` of the training time; after `patience` failing
+    checks in a row it stops and restores the last state that passed (`action="stop"`) or only warns
+    (`action="warn"`)."""
+
+    action: str
+    patience: int
+    share: float
+    min_steps: int
+
+    def check(self, model: Any, step: int) -> dict[str, Any]: ...  # {"fail": bool, "reason": str, numbers}
 
 
 class Trainable(Protocol):
@@ -186,6 +202,14 @@ class _Loop:
         self.ema_updates = 0
         self.last_val: float | None = None
         self.has_val = True  # until the family's validation_loss returns None
+        self.watch = {
+            "checks": 0,
+            "fails": 0,
+            "next": 0,
+            "seconds": 0.0,
+            "passed_step": None,
+            "stopped": None,
+        }
 
     # ------------------------------------------------------------------ set-up
     def setup(self) -> None:
@@ -329,6 +353,7 @@ class _Loop:
                 "best_val": self.best_val,
                 "bad_vals": self.bad_vals,
                 "ema_updates": self.ema_updates,
+                "watch": dict(self.watch),
             },
             "run": {
                 "model": self.name,
@@ -380,6 +405,7 @@ class _Loop:
         self.elapsed_before = c["elapsed"]
         self.skipped, self.recoveries, self.lr_scale = c["skipped"], c["recoveries"], c["lr_scale"]
         self.best_val, self.bad_vals, self.ema_updates = c["best_val"], c["bad_vals"], c["ema_updates"]
+        self.watch.update(c.get("watch", {}))
         saved = state.get("rng", {}).get("generators")
         old_world = int(run.get("world_size", 1))
         if saved is not None and old_world == self.world:
@@ -514,6 +540,13 @@ class _Loop:
             if should_stop is not None and should_stop():
                 stopped_by = "interrupted"
                 break
+            if (
+                self.opts.watch is not None
+                and self.step >= self.watch["next"]
+                and self.watch_says_stop(reporter)
+            ):
+                stopped_by = "watch"
+                break
 
         # the end: a last validation and checkpoint, then the weights the model keeps
         if self.step % self.val_every != 0 and stopped_by != "interrupted":
@@ -557,8 +590,74 @@ class _Loop:
             world_size=self.world,
             device=_describe(self.fabric.device),
             precision=str(self.opts.precision),
+            watch=dict(self.watch) if self.opts.watch is not None else None,
             history=reporter.history,
         )
+
+    # ------------------------------------------------------------------ the watch
+    def snapshot(self) -> Any:
+        """A copy of the model with CPU copies of the current (EMA) weights, in eval mode, to sample from;
+        the training networks, their noise stream and global RNG are untouched."""
+        clone = copy.copy(self.model)
+        nets = {
+            a: copy.deepcopy(self.ema[a].module if a in self.ema else m).cpu().eval()
+            for a, m in self.originals.items()
+        }
+        clone.use_modules(nets)
+        return clone
+
+    def watch_says_stop(self, reporter: Reporter) -> bool:
+        """Run the watch's check (rank 0) if it is due; True when training should stop now."""
+        w, state = self.opts.watch, self.watch
+        if self.step < max(int(w.min_steps), 1):
+            state["next"] = int(w.min_steps)
+            return False
+        t0 = time.perf_counter()
+        rec: dict[str, Any] = {}
+        if self.is_zero:
+            rec = w.check(self.snapshot(), self.step)
+        spent = time.perf_counter() - t0
+        fail = bool(rec.get("fail", False))
+        if self.world > 1:  # rank 0's verdict and schedule decide for everyone
+            fail, spent = self.fabric.broadcast((fail, spent), src=0)
+        state["checks"] += 1
+        state["seconds"] += spent
+        # the next check comes when training has taken (1 - share) / share of this check's time
+        rate = max(self.step - self.start_step, 1) / max(
+            self.elapsed() - self.elapsed_before - state["seconds"], 1e-6
+        )
+        # (and, so that a long run is not checked hundreds of times, no sooner than 5% more steps)
+        gap = max(math.ceil(rate * spent * (1 - w.share) / w.share), math.ceil(0.05 * self.step), 1)
+        state["next"] = self.step + gap
+        state["fails"] = state["fails"] + 1 if fail else 0
+        if self.is_zero:
+            reporter.record({"event": "watch", "step": self.step, "time": round(self.elapsed(), 3), **rec,
+                             "check_seconds": round(spent, 3)})  # fmt: skip
+        if not fail:
+            state["passed_step"] = self.step
+            self.watch_state = self.capture()
+            self.save("watch", self.watch_state)
+            return False
+        if state["fails"] < int(w.patience):
+            return False
+        what = f"{state['fails']} failing checks in a row ({rec.get('reason', 'see log.jsonl')})"
+        if w.action != "stop":
+            reporter.message(f"watch: {what} at step {self.step}; training goes on (watch action: warn)",
+                             step=self.step, elapsed=self.elapsed())  # fmt: skip
+            state["fails"] = 0
+            return False
+        kept = state["passed_step"]
+        if kept is not None and getattr(self, "watch_state", None) is not None:
+            self.restore_weights(self.watch_state)
+        state["stopped"] = {"step": self.step, "kept_step": kept, "reason": rec.get("reason"), "check": rec}
+        reporter.message(
+            f"watch: {what} at step {self.step}: stopped; kept the model of step {kept}"
+            if kept is not None
+            else f"watch: {what} at step {self.step}: stopped; no check passed, so the model is the last one",
+            step=self.step,
+            elapsed=self.elapsed(),
+        )
+        return True
 
     def after_validation(self, val: float | None) -> float | None:
         if val is None or not math.isfinite(val):

@@ -16,6 +16,7 @@ __all__ = [
     "png_bytes",
     "save_figure",
     "scatter_png",
+    "watch_png",
 ]
 
 
@@ -189,4 +190,60 @@ def closest_scatter_png(train: np.ndarray, gen: np.ndarray, nearest: np.ndarray)
         )
     ax.legend(fontsize=8)
     ax.set_title("closest samples and their nearest training points (first two coordinates)", fontsize=9)
+    return png_bytes(fig)
+
+
+def watch_png(log: list[dict[str, Any]]) -> bytes | None:
+    """The Rule 2 watch over training: the loss, C_T, the memorisation rate and the Frechet distance at
+    each check, each beside its held-out reference (dashed), with the stop and the kept step marked."""
+    checks = [r for r in log if r.get("event") == "watch"]
+    if not checks:
+        return None
+    steps = [r["step"] for r in checks]
+    losses = [
+        (r["step"], next(iter(r["losses"].values())))
+        for r in log
+        if isinstance(r.get("losses"), dict) and r["losses"]
+    ]
+    stop = next(
+        (
+            r
+            for r in log
+            if r.get("event") == "message"
+            and "watch:" in str(r.get("message"))
+            and "stopped" in str(r.get("message"))
+        ),
+        None,
+    )
+    panels = [
+        ("loss", None, None),
+        ("C_T (below -3: copying)", "ct", "ct_reference"),
+        ("memorisation rate", "memorization_rate", "memorization_reference"),
+        ("Frechet distance (fidelity)", "frechet_distance", "frechet_reference"),
+    ]
+    fig, axes = new_panels(len(panels), 3.4, 2.8)
+    for ax, (title, key, ref) in zip(axes[0], panels, strict=True):
+        if key is None:
+            if losses:
+                ax.plot(*zip(*losses, strict=True), "-", lw=1.2, color="tab:blue")
+        else:
+            ax.plot(
+                steps, [r.get(key) for r in checks], "o-", ms=3, lw=1.2, color="tab:purple", label="samples"
+            )
+            ax.plot(steps, [r.get(ref) for r in checks], "--", lw=1, color="0.4", label="held-out")
+            if key == "ct":
+                ax.axhline(-3.0, color="tab:red", lw=0.8, ls=":")
+            if key == "memorization_rate":
+                ax.plot(steps, [r.get("memorization_limit") for r in checks], ":", lw=0.8, color="tab:red")
+            bad = [(r["step"], r.get(key)) for r in checks if r.get("fail")]
+            if bad:
+                ax.scatter(*zip(*bad, strict=True), s=18, color="tab:red", zorder=3, label="failing check")
+        if stop is not None:
+            ax.axvline(stop["step"], color="tab:red", lw=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0, 1].legend(fontsize=7)
+    fig.tight_layout()
     return png_bytes(fig)
