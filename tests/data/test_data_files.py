@@ -122,7 +122,7 @@ def test_bad_npz(tmp_path: Path, arrays: dict, match: str) -> None:
 
 def test_never_unpickles(tmp_path: Path) -> None:
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    with pytest.raises(genlab.DataError, match=r"obj\.npy: not a readable \.npy array without pickle"):
+    with pytest.raises(genlab.DataError, match=r"obj\.npy: holds Python objects \(a pickle\); genlab never loads pickles"):
         genlab.load_dataset(tmp_path / "obj.npy")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(genlab.DataError, match=r"junk\.npz: not a readable \.npz"):
