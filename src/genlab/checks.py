@@ -6,13 +6,22 @@ from typing import Any
 
 import numpy as np
 
+from genlab.arrays import is_lazy
 from genlab.errors import DataError
 
 __all__ = ["check_array"]
 
 
-def check_array(x: Any, *, what: str = "data", shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return `x` as a finite float32 array of shape (N, *shape); DataError naming the problem otherwise."""
+def check_array(x: Any, *, what: str = "data", shape: tuple[int, ...] | None = None) -> Any:
+    """Return `x` as a finite float32 array of shape (N, *shape); DataError naming the problem otherwise.
+    An `ImageArray` (integer pixels, finite by construction) is checked for shape and returned as it is,
+    so it is never converted whole."""
+    if is_lazy(x):
+        if shape is not None and tuple(x.shape[1:]) != tuple(shape):
+            raise DataError(f"{what}: expected shape (N, {', '.join(map(str, shape))}), got {x.shape}")
+        if len(x) == 0:
+            raise DataError(f"{what}: empty array of shape {x.shape}")
+        return x
     try:
         arr = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError) as e:

@@ -25,6 +25,7 @@ from genlab.errors import DataError, GenlabError
 
 __all__ = [
     "atomic_write",
+    "cache_dir",
     "fsync_dir",
     "jsonable",
     "load_arrays",
@@ -49,6 +50,12 @@ def new_file_mode(replacing: Path | None = None) -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return 0o666 & ~mask
+
+
+def cache_dir() -> Path:
+    """Where genlab keeps what it can rebuild (feature networks, decoded image folders):
+    $GENLAB_CACHE_DIR, else ~/.cache/genlab."""
+    return Path(os.environ.get("GENLAB_CACHE_DIR") or Path.home() / ".cache" / "genlab")
 
 
 def fsync_dir(path: str | Path) -> None:

@@ -263,7 +263,7 @@ def test_image_folder_size_and_wrong_size(tmp_path: Path) -> None:
     ):
         genlab.load_dataset(tmp_path / "m")
     ds = genlab.load_dataset(tmp_path / "m", size="4", test_fraction=0)
-    assert ds.shape == (1, 4, 4) and ds.options == {"size": 4, "color": None}
+    assert ds.shape == (1, 4, 4) and ds.options == {"size": 4, "color": None, "cache": None}
     np.testing.assert_allclose(np.sort(ds.train.reshape(3, -1).mean(1)), [0.0, 1.0, 1.0], atol=1e-6)
 
 

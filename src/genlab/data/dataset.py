@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.arrays import chunks, is_lazy
 from genlab.errors import DataError
 
 __all__ = [
@@ -232,14 +233,21 @@ def split_indices(
 
 
 # ---------------------------------------------------------------------------------------- fingerprint
-def fingerprint(arrays: dict[str, np.ndarray | None], params: dict[str, Any]) -> str:
-    """sha256 over each array's dtype, shape and little-endian bytes, plus the split parameters."""
+def fingerprint(arrays: dict[str, Any], params: dict[str, Any]) -> str:
+    """sha256 over each array's dtype, shape and little-endian bytes, plus the split parameters. An
+    ImageArray is hashed block by block as the float32 array it stands for (the same fingerprint as if
+    it had been converted whole, without converting it whole)."""
     h = hashlib.sha256()
     for key in sorted(arrays):
         a = arrays[key]
         h.update(key.encode())
         if a is None:
             h.update(b"none")
+            continue
+        if is_lazy(a):
+            h.update(f"<f4{a.shape}".encode())
+            for _, block in chunks(a):
+                h.update(np.ascontiguousarray(block, dtype="<f4").tobytes())
             continue
         a = np.ascontiguousarray(a)
         a = a.astype(a.dtype.newbyteorder("<"), copy=False)
@@ -281,26 +289,29 @@ def make_dataset(
                 f"{where}: mixed shapes: test observations have shape {test.shape[1:]}, "
                 f"train observations {train.shape[1:]}"
             )
-        check_finite(np.asarray(train), f"{where} (train split)")
-        check_finite(np.asarray(test), f"{where} (test split)")
+        for part, name in ((train, "train"), (test, "test")):
+            if not is_lazy(part):
+                check_finite(np.asarray(part), f"{where} ({name} split)")
         split = "file"
     else:
         if x is None:
             raise TypeError("make_dataset needs x or presplit")
         check_min_rows(len(x), where)
-        check_finite(np.asarray(x), where)  # before the shuffle, so the observation number is the file's
+        if not is_lazy(x):  # integer pixels are finite by construction
+            check_finite(np.asarray(x), where)  # before the shuffle, so the observation number is the file's
         split = "random" if labels is None else "stratified"
         tr, te = split_indices(len(x), test_fraction, seed, labels)
-        train, test = x[tr], x[te]
+        train, test = (x.take(tr), x.take(te)) if is_lazy(x) else (x[tr], x[te])
         y_train = labels[tr] if labels is not None else None
         y_test = labels[te] if labels is not None else None
         if factors is not None:
             train_f, test_f = factors[tr].astype(np.float32), factors[te].astype(np.float32)
-    train = np.ascontiguousarray(train, dtype=np.float32)
-    test = np.ascontiguousarray(test, dtype=np.float32)
-    if kind == "image":  # loaders scale images; this guards the promise that they lie in [0, 1]
-        both = np.concatenate([train.ravel(), test.ravel()])
-        lo, hi = float(both.min()), float(both.max())
+    if not is_lazy(train):
+        train = np.ascontiguousarray(train, dtype=np.float32)
+        test = np.ascontiguousarray(test, dtype=np.float32)
+    if kind == "image" and not is_lazy(train):  # loaders scale images; this guards the promise of [0, 1]
+        lo = min(float(train.min()), float(test.min()) if len(test) else 1.0)
+        hi = max(float(train.max()), float(test.max()) if len(test) else 0.0)
         if lo < 0 or hi > 1:
             raise DataError(f"{where}: image values must lie in [0, 1], found range [{lo:g}, {hi:g}]")
     y_train = None if y_train is None else np.asarray(y_train, dtype=np.int64)

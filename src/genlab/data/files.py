@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.arrays import ImageArray
 from genlab.data.dataset import OptionSpec, check_finite, check_min_rows
 from genlab.errors import DataError
 from genlab.memory import check_fits, format_bytes
@@ -35,7 +36,7 @@ FILE_OPTIONS: dict[str, OptionSpec] = {
     "npy": {},
     "npz": {"key": (str, None), "labels": (str, None)},
     "csv": {"label": (str, None), "delimiter": (str, ",")},
-    "folder": {"size": (int, None), "color": (bool, None)},
+    "folder": {"size": (int, None), "color": (bool, None), "cache": (bool, None)},
     "idx": {"labels": (str, None)},
 }
 
@@ -102,8 +103,9 @@ def encode_labels(values: np.ndarray, where: str) -> tuple[np.ndarray, list[str]
     return codes.astype(np.int64), [str(c) for c in classes]
 
 
-def as_observations(a: np.ndarray, where: str) -> tuple[np.ndarray, str]:
-    """An array from a file -> (float32 observations, "vector" or "image"), following the layout rules."""
+def as_observations(a: np.ndarray, where: str) -> tuple[Any, str]:
+    """An array from a file -> (observations, "vector" or "image"), following the layout rules: float32
+    arrays, or an `ImageArray` (float32 on access) for images stored as uint8 / uint16."""
     if a.dtype.kind not in "biuf":
         raise DataError(f"{where}: array of dtype {a.dtype} is not numeric")
     if a.ndim == 0:
@@ -124,10 +126,10 @@ def as_observations(a: np.ndarray, where: str) -> tuple[np.ndarray, str]:
         a = a[:, None]  # NHW -> N1HW
     elif a.shape[-1] in (1, 3, 4) and a.shape[1] not in (1, 3, 4):
         a = a.transpose(0, 3, 1, 2)  # NHWC -> NCHW
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / 255.0, "image"
+    if a.dtype == np.uint8:  # kept as stored; float32 pixels are made per batch (genlab.data.arrays)
+        return ImageArray(a), "image"
     if a.dtype == np.uint16:
-        return (a.astype(np.float64) / 65535.0).astype(np.float32), "image"
+        return ImageArray(a), "image"
     lo, hi = float(a.min()), float(a.max())
     if a.dtype.kind in "biu" and (lo < 0 or hi > 1):
         raise DataError(
@@ -180,8 +182,8 @@ def load_npy(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
         shape, dtype = _npy_header(f, str(path))
         start = f.tell()
     _check_declared(shape, dtype, path.stat().st_size - start, str(path))
-    try:
-        a = np.load(path, allow_pickle=False)
+    try:  # memory-mapped: integer images are then read from the file only as batches need them
+        a = np.load(path, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError) as e:
         raise DataError(f"{path}: not a readable .npy array ({e})") from None
     x, kind = as_observations(a, str(path))
@@ -398,6 +400,12 @@ def load_folder(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     else:
         labels = class_names = None
     check_min_rows(len(files), f"{path} (images: {', '.join(IMAGE_EXTENSIONS)})")
+    cache = opts.get("cache")
+    if cache or (cache is None and len(files) > LAZY_FOLDER):
+        out = _load_folder_cached(path, files, size, color)
+        if labels is not None:
+            out["labels"], out["class_names"] = labels, class_names
+        return out
     images: list[np.ndarray] = []
     for f in files:
         a = _read_image(f, size)
@@ -423,6 +431,78 @@ def load_folder(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     if labels is not None:
         out["labels"], out["class_names"] = labels, class_names
     return out
+
+
+#: folders with more images than this are decoded once into a uint8 file in the cache and memory-mapped
+LAZY_FOLDER = 50_000
+
+
+def _folder_key(path: Path, files: list[Path], size: int | None, color: bool | None) -> str:
+    """Names, sizes and modification times of every image, and the options: a changed folder is a new key."""
+    import hashlib
+
+    h = hashlib.sha256(f"{path.resolve()}|{size}|{color}|v1".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(path)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def _load_folder_cached(
+    path: Path, files: list[Path], size: int | None, color: bool | None
+) -> dict[str, Any]:
+    """Decode every image once, in order, into a uint8 .npy file in the cache (memory stays flat however
+    many images there are), then memory-map it: training reads the batches it needs from the file.
+    Pixels are PIL's 8-bit values (grey levels by PIL's "L" conversion, the ITU-R 601 luma); `color`
+    unset is decided by the first 100 images."""
+    import os
+
+    from PIL import Image
+
+    from genlab.fileio import cache_dir, fsync_dir
+
+    def open8(f: Path, mode: str) -> np.ndarray:
+        try:
+            with Image.open(f) as im:
+                if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+                    raise DataError(f"{f}: 16-bit image; load this folder with cache=false")
+                im = im.convert(mode)
+                if size is not None:
+                    im = im.resize((size, size), Image.Resampling.BILINEAR)
+                a = np.asarray(im, dtype=np.uint8)
+        except Image.DecompressionBombError as e:
+            raise DataError(f"{f}: image too large to load safely ({e})") from None
+        except (OSError, ValueError, SyntaxError) as e:
+            raise DataError(f"{f}: unreadable image ({type(e).__name__}: {e})") from None
+        return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)  # (C, H, W)
+
+    if color is None:
+        color = any(np.ptp(open8(f, "RGB").astype(np.int16), axis=0).any() for f in files[:100])
+    mode = "RGB" if color else "L"
+    folder = cache_dir() / "folders"
+    target = folder / f"{_folder_key(path, files, size, color)}.npy"
+    if not target.is_file():
+        first = open8(files[0], mode)
+        shape = (len(files), *first.shape)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+            for k, f in enumerate(files):
+                a = open8(f, mode)
+                if a.shape != first.shape:
+                    raise DataError(
+                        f"{f}: image of size {a.shape[2]}x{a.shape[1]} (WxH), but {files[0].name} is "
+                        f"{first.shape[2]}x{first.shape[1]}; pass size=N to resize every image to NxN"
+                    )
+                out[k] = a
+            out.flush()
+            del out
+            os.replace(tmp, target)
+            fsync_dir(folder)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return {"x": ImageArray(np.load(target, mmap_mode="r")), "kind": "image"}
 
 
 # ---------------------------------------------------------------------------------------- IDX

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import time
 import warnings
 from pathlib import Path
@@ -31,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from genlab.errors import DataError, GenlabError
-from genlab.fileio import load_arrays, read_json, save_arrays, write_json
+from genlab.fileio import cache_dir, load_arrays, read_json, save_arrays, write_json
 
 __all__ = ["FEATURE_DIM", "ConvEncoder", "FeatureExtractor", "cache_dir", "make_extractor", "train_extractor"]
 
@@ -40,10 +39,6 @@ EXTRACTOR_VERSION = 1
 EXTRACTOR_SEED = 0  # fixed: features depend on the training split only, never on an evaluation's seed
 BATCH = 128
 LR = 5e-3
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GENLAB_CACHE_DIR") or Path.home() / ".cache" / "genlab")
 
 
 # ============================================================================ networks

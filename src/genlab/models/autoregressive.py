@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from zuko.nn import MaskedMLP
 
+from genlab.arrays import is_lazy
 from genlab.errors import DataError, GenlabError, NotSupported
 from genlab.models.base import FitData, check_array
 from genlab.models.neural import NeuralModel, seeded_init
@@ -39,7 +40,7 @@ def on_grid(values: np.ndarray, levels: int) -> bool:
 
 def infer_levels(x: np.ndarray, max_levels: int = 256) -> int | None:
     """Smallest L <= max_levels with every value of `x` on the grid k / (L - 1) of [0, 1]; None if none."""
-    values = np.unique(x)
+    values = x.unique() if is_lazy(x) else np.unique(x)
     if len(values) > max_levels:
         return None
     return next((levels for levels in range(2, max_levels + 1) if on_grid(values, levels)), None)
@@ -47,6 +48,8 @@ def infer_levels(x: np.ndarray, max_levels: int = 256) -> int | None:
 
 def check_levels(x: np.ndarray, levels: int, what: str, *, rounding: bool) -> None:
     """DataError naming the first value outside [0, 1] or, unless `rounding`, off the grid k / (levels - 1)."""
+    if is_lazy(x):  # stored integer pixels: checking the values that occur is checking them all
+        x = x.unique()
     k = x.astype(np.float64) * (levels - 1)
     outside = (k < -1e-3) | (k > levels - 1 + 1e-3)
     off = outside if rounding else outside | (np.abs(k - np.round(k)) > 1e-3)
@@ -301,7 +304,7 @@ class Autoregressive(NeuralModel):
             levels, rounding = None, False
             if image:
                 check_levels(data.train, 2, "autoregressive training images", rounding=True)  # in [0, 1]
-                values = np.unique(data.train)
+                values = data.train.unique() if is_lazy(data.train) else np.unique(data.train)
                 levels = int(self.levels) if self.levels else (infer_levels(values) or 256)
                 rounding = not on_grid(values, levels)  # continuous images: model the rounded ones
             self.data_meta_["levels"], self.data_meta_["rounding"] = levels, rounding

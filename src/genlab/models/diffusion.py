@@ -236,13 +236,13 @@ class Diffusion(NeuralModel):
         check_int(self, "inversion_refine", minimum=0)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
-        x = torch.from_numpy(data.train)
         if data.kind == "image":  # map [lo, hi] (at least [0, 1]) to [-1, 1]
-            lo, hi = min(0.0, float(x.min())), max(1.0, float(x.max()))
+            lo, hi = min(0.0, float(data.train.min())), max(1.0, float(data.train.max()))
             shift = torch.full((1, *data.shape), (lo + hi) / 2)
             scale = torch.full((1, *data.shape), (hi - lo) / 2)
             clip = 1.0
         else:
+            x = torch.from_numpy(data.train)
             shift = x.mean(0, keepdim=True)
             std = x.std(0, keepdim=True)
             scale = torch.where(std > 1e-8, std, torch.ones_like(std))

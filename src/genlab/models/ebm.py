@@ -152,13 +152,13 @@ class EBM(NeuralModel):
         check_choice(self, "init", INITS)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
-        x = torch.from_numpy(data.train)
         if data.kind == "image":  # [lo, hi] (at least [0, 1]) -> [-1, 1], chains kept in the pixel range
-            lo, hi = min(0.0, float(x.min())), max(1.0, float(x.max()))
+            lo, hi = min(0.0, float(data.train.min())), max(1.0, float(data.train.max()))
             shift = torch.full((1, *data.shape), (lo + hi) / 2)
             scale = torch.full((1, *data.shape), (hi - lo) / 2)
             box_lo, box_hi = -torch.ones_like(shift), torch.ones_like(shift)
         else:  # standardise; the box is the data's range plus 10% on each side
+            x = torch.from_numpy(data.train)
             shift = x.mean(0, keepdim=True)
             std = x.std(0, keepdim=True)
             scale = torch.where(std > 1e-8, std, torch.ones_like(std))

@@ -31,6 +31,7 @@ from genlab.models.params import check_choice, check_float, check_int, check_siz
 __all__ = ["Flow", "FlowNet", "Preprocess"]
 
 ARCHS = {"nsf": zuko.flows.NSF, "maf": zuko.flows.MAF, "realnvp": zuko.flows.RealNVP}
+STATS_ROWS = 20_000
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -171,8 +172,9 @@ class Flow(NeuralModel):
             flow = ARCHS[self.arch](d, **kwargs)
         pre = Preprocess(d, image, self.levels_, float(self.alpha))
 
-        # standardisation statistics of the (dequantised, logit) training data
-        x = self._dequantise(torch.from_numpy(data.train).flatten(1), generator)
+        # standardisation statistics of the (dequantised, logit) training data, from at most 20,000 rows
+        # (a large image set is not converted whole for them)
+        x = self._dequantise(torch.from_numpy(np.asarray(data.train[:STATS_ROWS])).flatten(1), generator)
         h, _ = pre.squash(x)
         pre.shift.copy_(h.mean(0))
         pre.scale.copy_(h.std(0).clamp_min(1e-6))

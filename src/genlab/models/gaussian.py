@@ -29,7 +29,7 @@ class Gaussian(GenerativeModel):
         check_float(self, "reg", low=0.0)
 
     def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
-        x = data.train.reshape(len(data.train), -1).astype(np.float64)
+        x = np.asarray(data.train, dtype=np.float64).reshape(len(data.train), -1)
         self.mean_ = x.mean(0)
         cov = np.atleast_2d(np.cov(x, rowvar=False, bias=True))
         self._set_cov(cov)

@@ -64,7 +64,7 @@ class GMM(GenerativeModel):
         )
 
     def _fit(self, data: FitData, *, budget: Budget, seed: int, **options: Any) -> None:
-        x = data.train.reshape(len(data.train), -1).astype(np.float64)
+        x = np.asarray(data.train, dtype=np.float64).reshape(len(data.train), -1)
         if int(self.n_components) > len(x):
             raise GenlabError(
                 f"gmm: n_components={self.n_components} exceeds the {len(x)} training observations"

@@ -57,7 +57,7 @@ class KDE(GenerativeModel):
         from sklearn.model_selection import GridSearchCV
         from sklearn.neighbors import KernelDensity
 
-        x = data.train.reshape(len(data.train), -1).astype(np.float64)
+        x = np.asarray(data.train, dtype=np.float64).reshape(len(data.train), -1)
         d = x.shape[1]
         self.center_ = x.mean(0)
         if data.kind == "vector":

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genlab.arrays import is_lazy
 from genlab.budget import Budget, parse_budget
 from genlab.errors import DataError, GenlabError
 from genlab.fileio import atomic_write
@@ -240,11 +241,25 @@ class _Loop:
         self.ema = {a: EMA(m, cfg.ema_decay) for a, m in self.originals.items()} if cfg.ema else {}
         self._clip_module = next(iter(self.wrapped.values()))
 
-        # data: one tensor on the device; batches index it
-        self.train_t = torch.from_numpy(np.ascontiguousarray(data.train)).to(fabric.device)
-        n_rank = len(self.train_t) // self.world
+        # data: one tensor on the device; batches index it. Images kept as stored (uint8) go to the device
+        # as they are, a quarter of the float32 bytes, and each batch is converted there; images
+        # memory-mapped from a file (a big .npy, a cached image folder) stay in the file and each batch is
+        # read from it, so a data set larger than memory trains.
+        self.n_train = len(data.train)
+        self.stream = data.train if is_lazy(data.train) and isinstance(data.train.raw, np.memmap) else None
+        self.to_float = data.train.to_float if is_lazy(data.train) else None
+        if self.stream is not None:
+            self.train_t = None
+        elif is_lazy(data.train):
+            self.train_t = torch.from_numpy(np.ascontiguousarray(data.train.rows(slice(None)))).to(
+                fabric.device
+            )
+        else:
+            self.train_t = torch.from_numpy(np.ascontiguousarray(data.train)).to(fabric.device)
+        self.index_device = fabric.device if self.stream is None else torch.device("cpu")
+        n_rank = self.n_train // self.world
         if n_rank < 1:
-            raise DataError(f"training data: {len(self.train_t)} observations for {self.world} processes")
+            raise DataError(f"training data: {self.n_train} observations for {self.world} processes")
         self.n_rank = n_rank
         self.batch = max(1, min(int(cfg.batch_size), n_rank))
         self.steps_per_epoch = n_rank // self.batch
@@ -360,7 +375,7 @@ class _Loop:
                 "params": _jsonable_params(self.identity["params"]),
                 "seed": self.seed,
                 "world_size": self.world,
-                "n_train": int(len(self.train_t)),
+                "n_train": int(self.n_train),
             },
         }
         return _cpu_copy(state)
@@ -392,7 +407,7 @@ class _Loop:
             raise GenlabError(
                 f"{folder}: checkpoint was trained with other hyperparameters ({', '.join(diff)})"
             )
-        if run.get("seed") != self.seed or run.get("n_train") != len(self.train_t):
+        if run.get("seed") != self.seed or run.get("n_train") != self.n_train:
             raise GenlabError(f"{folder}: resume with the seed and data of the run (seed {run.get('seed')})")
         try:
             self.restore_weights(state)
@@ -477,7 +492,13 @@ class _Loop:
             fraction = self.fraction(elapsed)
             self.set_lr(fraction)
             i = self.batch_in_epoch * self.batch
-            batch = self.train_t[perm[i : i + self.batch]]
+            idx = perm[i : i + self.batch]
+            if self.stream is not None:
+                batch = torch.from_numpy(self.stream.rows(idx.numpy())).to(self.fabric.device)
+            else:
+                batch = self.train_t[idx]
+            if self.to_float is not None:
+                batch = self.to_float(batch)
             ctx.step, ctx.epoch, ctx.fraction, ctx.bad = self.step, self.epoch, fraction, False
             out = model.training_step(batch, ctx)
             self.step += 1
@@ -706,8 +727,8 @@ class _Loop:
         world-th index from r on, so at each step the ranks' batches together are exactly the batch of
         one process with world times the batch size: the same examples, whatever the number of devices."""
         g = torch.Generator().manual_seed(_rng_seed(self.seed, epoch))
-        perm = torch.randperm(len(self.train_t), generator=g)[: self.n_rank * self.world]
-        return perm.view(self.n_rank, self.world)[:, self.rank].contiguous().to(self.train_t.device)
+        perm = torch.randperm(self.n_train, generator=g)[: self.n_rank * self.world]
+        return perm.view(self.n_rank, self.world)[:, self.rank].contiguous().to(self.index_device)
 
 
 def _describe(device: torch.device) -> str:
