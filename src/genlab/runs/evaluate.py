@@ -1,0 +1,58 @@
+"""`evaluate_run`: judge a run's model on its own data and keep the result in the run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genlab.fileio import read_json, write_json
+from genlab.layout import DATA_FILE, EVALUATION_FILE
+from genlab.runs.folder import read_log, require_run, run_lock
+
+__all__ = ["evaluate_run", "load_run_dataset", "load_run_model"]
+
+
+def load_run_dataset(path: str | Path) -> Any:
+    """Reload the run's data exactly (same split); DataError if the source changed since the fit."""
+    from genlab.data import dataset_from_json
+
+    path = Path(path)
+    if not path.name.endswith(".partial"):
+        path = require_run(path)
+    return dataset_from_json(read_json(path / DATA_FILE))
+
+
+def load_run_model(path: str | Path) -> Any:
+    from genlab.models.loading import load_model
+
+    return load_model(path)
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    *,
+    n: int | None = None,
+    features: Any = "auto",
+    seed: int = 0,
+    model: Any = None,
+    dataset: Any = None,
+    lock: bool = True,
+) -> Any:
+    """Evaluate RUN's model (Rule 1 and Rule 2) and write RUN/evaluation.json and the report's figures.
+
+    `model` and `dataset`: the ones in memory right after a fit (otherwise loaded from the run).
+    `lock=False` when the caller already holds the run's lock (`fit_run`).
+    """
+    from genlab.judge.evaluation import evaluate
+    from genlab.runs.figures import draw_figures
+
+    run_dir = Path(run_dir)
+    with run_lock(run_dir, "evaluate", enabled=lock):
+        if model is None:
+            model = load_run_model(run_dir)
+        if dataset is None:
+            dataset = load_run_dataset(run_dir)
+        ev = evaluate(model, dataset, n=n, features=features, seed=seed)
+        write_json(run_dir / EVALUATION_FILE, ev.to_dict())
+        draw_figures(run_dir, model=model, dataset=dataset, evaluation=ev, log=read_log(run_dir), seed=seed)
+    return ev

@@ -1,0 +1,129 @@
+"""The pictures a run's report shows, drawn once when the run is evaluated and kept in RUN/figures/.
+
+    figures/figures.json   what was drawn: {name: {"file", "caption"}} plus the latent summary
+    figures/curves.png     training curves from log.jsonl
+    figures/real.png, figures/samples.png   held-out test observations beside the judged samples
+                                            (images); one scatter / pairs plot of both (vectors)
+    figures/closest-K.png  the K-th generated sample closest to the training set beside its nearest
+                           training observation (images); figures/closest.png, a scatter (vectors)
+    figures/latent/        latent map, scatter, interpolations and latent.json (models with a latent)
+
+The report (`genlab.report`) only reads these: it never samples, encodes or trains.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genlab.fileio import atomic_write, write_json
+from genlab.layout import FIGURES_DIR, FIGURES_FILE
+
+__all__ = ["LATENT_SUBDIR", "N_CLOSEST", "N_SCATTER", "N_SHOW", "draw_figures"]
+
+N_SHOW = 64  # real and generated images shown side by side
+N_SCATTER = 2000  # vector data: points per scatter
+N_CLOSEST = 8
+LATENT_SUBDIR = "latent"
+
+
+def _put(out: Path, index: dict[str, Any], name: str, png: bytes | None, caption: str) -> None:
+    if png is None:
+        return
+    atomic_write(out / f"{name}.png", png)
+    index[name] = {"file": f"{name}.png", "caption": caption}
+
+
+def draw_figures(
+    run_dir: str | Path,
+    *,
+    model: Any,
+    dataset: Any,
+    evaluation: Any | None,
+    log: list[dict[str, Any]],
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Draw every figure of the report into RUN/figures/ and write figures.json; returns that index.
+
+    `evaluation` is the `Evaluation` just computed (its `samples` are the judged samples, so nothing is
+    sampled again); without one only the curves and the latent figures are drawn.
+    """
+    from genlab.viz.images import image_grid_png
+    from genlab.viz.plots import closest_scatter_png, curves_png, pairs_plot_png
+
+    out = Path(run_dir) / FIGURES_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    index: dict[str, Any] = {}
+    _put(
+        out,
+        index,
+        "curves",
+        curves_png(log),
+        "training curves (from log.jsonl; losses are averages since the previous log line)",
+    )
+
+    samples = getattr(evaluation, "samples", None)
+    if samples is not None:
+        if dataset.kind == "image":
+            n = min(N_SHOW, len(samples), len(dataset.test))
+            _put(
+                out,
+                index,
+                "real",
+                image_grid_png(dataset.test[:n]),
+                f"real: the first {n} held-out test observations",
+            )
+            _put(
+                out,
+                index,
+                "samples",
+                image_grid_png(samples[:n]),
+                f"generated: the first {n} judged samples (seed {evaluation.seed})",
+            )
+        else:
+            n = min(N_SCATTER, len(samples), len(dataset.test))
+            real, gen = dataset.test[:n].reshape(n, -1), samples[:n].reshape(n, -1)
+            d = real.shape[1]
+            caption = (
+                f"{n} held-out test observations beside {n} generated (seed {evaluation.seed})"
+                if d <= 2
+                else f"the first {min(d, 4)} of {d} coordinates: marginals (diagonal) and pairs; grey real "
+                f"(test), blue generated (seed {evaluation.seed})"
+            )
+            _put(
+                out,
+                index,
+                "samples",
+                pairs_plot_png(real, gen, getattr(dataset, "feature_names", None)),
+                caption,
+            )
+        copies = evaluation.copies[:N_CLOSEST]
+        if copies:
+            g = np.stack([samples[c["sample_index"]] for c in copies])
+            t = np.stack([dataset.train[c["train_index"]] for c in copies])
+            if dataset.kind == "image":
+                for k, c in enumerate(copies):
+                    png = image_grid_png(np.stack([g[k], t[k]]), nrow=2, scale=max(1, 96 // g.shape[-1]))
+                    _put(
+                        out,
+                        index,
+                        f"closest-{k}",
+                        png,
+                        f"generated #{c['sample_index']} beside train #{c['train_index']}",
+                    )
+            else:
+                _put(
+                    out, index, "closest", closest_scatter_png(dataset.train, g, t), "pairs joined by a line"
+                )
+
+    if getattr(model, "latent_dim", None) is not None:
+        from genlab.latent import latent_figures
+
+        # 1,000 encoded observations are plenty for the figures and keep a diffusion model's encoder
+        # (DDIM inversion, tens of network passes each) quick
+        summary = latent_figures(model, dataset, out / LATENT_SUBDIR, seed=seed, max_encode=1000)
+        index["latent"] = {"dir": LATENT_SUBDIR, **summary}
+    write_json(out / FIGURES_FILE, index)
+    return index
