@@ -106,15 +106,16 @@ class Column:
             names = [self.name]
         return names + ([f"{self.name}={NA}"] if self.has_missing else [])
 
-    def describe(self) -> str:
-        """One phrase for `genlab info` and the report: kind, levels or range, missing share."""
+    def values_text(self) -> str:
+        """Its levels (categorical) or its observed range, in a few words."""
         if self.kind == "categorical":
             cats = self.categories or []
-            shown = ", ".join(map(str, cats[:6])) + (", ..." if len(cats) > 6 else "")
-            text = f"categorical, {len(cats)} levels ({shown})"
-        else:
-            text = f"{self.kind}, {_num(self.low)} to {_num(self.high)}"
-        return text + (f", {self.missing:.1%} missing" if self.has_missing else "")
+            return f"{len(cats)} levels ({', '.join(map(str, cats[:6]))}{', ...' if len(cats) > 6 else ''})"
+        return f"{_num(self.low)} to {_num(self.high)}"
+
+    def describe(self) -> str:
+        """One phrase: kind, levels or range, missing share."""
+        return f"{self.kind}, {self.values_text()}" + (f", {self.missing:.1%} missing" if self.has_missing else "")
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype, "missing": self.missing}
