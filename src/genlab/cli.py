@@ -207,6 +207,8 @@ def sample(
     """Draw samples from a fitted model (a table model writes a CSV with the table's header and types)."""
     import genlab
 
+    if out_file is not None:
+        _check_out_file(out_file, force, (".npz", ".npy", ".png", ".csv"))
     m = genlab.load(run)
     table = m.table is not None
     out_file = out_file or Path("samples.csv" if table else "samples.png")

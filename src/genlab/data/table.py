@@ -443,9 +443,6 @@ def _infer_text(
             f"the column with --set types={name}:categorical"
         )
 
-    if np.isinf(number[parsed]).any():
-        r = int(np.flatnonzero(parsed & np.isinf(number))[0])
-        raise DataError(f"{where}: row {r + 1} (line {lines[r]}), column {name!r}: non-finite value {text.iloc[r]}")
     all_numbers = n_present > 0 and bool(parsed[present].all())
     all_ints = n_present > 0 and bool(is_int[present].all())
     if declared in ("numeric", "integer"):
@@ -467,6 +464,9 @@ def _infer_text(
     else:
         kind = "categorical"
 
+    if kind in ("numeric", "integer") and np.isinf(number[parsed]).any():
+        r = int(np.flatnonzero(parsed & np.isinf(number))[0])
+        raise DataError(f"{where}: row {r + 1} (line {lines[r]}), column {name!r}: non-finite value {text.iloc[r]}")
     if kind in ("numeric", "integer"):
         dtype = ("Int64" if has_missing else "int64") if kind == "integer" and all_ints else "float64"
         if kind == "integer" and not all_ints:
@@ -520,6 +520,8 @@ def codec_from_frame(
         miss = s.isna().to_numpy()
         kind, dtype, values = _infer_frame(name, s, miss, types.get(name), where)
         col = _fit(name, kind, values, miss, dtype, where, max_categories, name in types)
+        if dtype == "category":  # a pandas category keeps its own order (of the levels that occur)
+            col.categories = [_plain(v) for v in s.cat.categories if v in set(col.categories or [])]
         cols.append(col)
         data[name] = _typed(values, miss, col.dtype, col.categories)
     return TableCodec(cols, _choose_target(cols, target, where)), pd.DataFrame(data)
