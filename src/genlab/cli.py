@@ -450,7 +450,8 @@ def demo(
         bool, typer.Option(help="Write into a non-empty folder that is not earlier demo output.")
     ] = False,
 ) -> None:
-    """Fit a 2-D-latent VAE on tins and a few families on digits, judge them, write reports and index.html."""
+    """Fit a 2-D-latent VAE on tins, a few families on digits and a table model on penguins; judge them,
+    write reports and index.html."""
     from genlab.demo import run_demo
 
     run_demo(out_dir, quick=quick, force=force, console=err)
