@@ -16,7 +16,14 @@ import torch
 from sdv.metadata import Metadata
 from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 
-train_csv, name, seconds, n, seed, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), Path(sys.argv[6])
+train_csv, name, seconds, n, seed, out = (
+    sys.argv[1],
+    sys.argv[2],
+    float(sys.argv[3]),
+    int(sys.argv[4]),
+    int(sys.argv[5]),
+    Path(sys.argv[6]),
+)
 torch.manual_seed(seed)
 data = pd.read_csv(train_csv)
 metadata = Metadata.detect_from_dataframes({"data": data})

@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -132,7 +131,9 @@ def main() -> None:
         f"\n\nBudget {seconds:g} s of wall clock per neural fit (tabddpm; CTGAN and TVAE as epochs that fill it), "
         f"closed forms as they come; n = min(test rows, {N_EVAL}) judged rows; references are held-out real rows."
     )
-    write_results("tables_quick" if args.quick else "tables", {"seconds": seconds, "n_eval": N_EVAL, "rows": rows}, md)
+    write_results(
+        "tables_quick" if args.quick else "tables", {"seconds": seconds, "n_eval": N_EVAL, "rows": rows}, md
+    )
 
 
 if __name__ == "__main__":

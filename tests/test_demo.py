@@ -42,7 +42,9 @@ def test_quick_demo_writes_index_and_reports(tmp_path: Path) -> None:
     assert 'id="latent"' in (out / "tins-vae" / "report.html").read_text()
     text = log.getvalue()
     assert "[1/3]" in text and "[3/3]" in text and "index.html" in text
-    assert "Gower distance" in (out / "penguins-copula" / "report.html").read_text()  # the table's closest rows
+    assert (
+        "Gower distance" in (out / "penguins-copula" / "report.html").read_text()
+    )  # the table's closest rows
 
     # a later demo may replace this output; a folder that is not demo output is refused without --force
     check_out(out, force=False)

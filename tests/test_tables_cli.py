@@ -31,7 +31,11 @@ def _csv(path: Path, n: int = 160) -> Path:
 
 @pytest.mark.parametrize(
     ("model", "sets"),
-    [("copula", []), ("gmm", ["n_components=3"]), ("tabddpm", ["hidden=32", "timesteps=20", "batch_size=32"])],
+    [
+        ("copula", []),
+        ("gmm", ["n_components=3"]),
+        ("tabddpm", ["hidden=32", "timesteps=20", "batch_size=32"]),
+    ],
 )
 def test_fit_sample_evaluate_report(tmp_path: Path, genlab_cli, model: str, sets: list[str]) -> None:
     data = _csv(tmp_path / "t.csv")
@@ -65,11 +69,17 @@ def test_where_and_its_errors(tmp_path: Path, genlab_cli) -> None:
     data = _csv(tmp_path / "t.csv")
     run = tmp_path / "run"
     assert genlab_cli(["fit", str(data), "--model", "copula", "--out", str(run), "--no-evaluate"])[0] == 0
-    code, _, err = genlab_cli(["sample", str(run), "-n", "50", "--where", "colour=green", "--out", str(tmp_path / "g.csv")])
+    code, _, err = genlab_cli(
+        ["sample", str(run), "-n", "50", "--where", "colour=green", "--out", str(tmp_path / "g.csv")]
+    )
     assert code == 0, err
     g = pd.read_csv(tmp_path / "g.csv")
     assert len(g) == 50 and (g["colour"] == "green").all()
-    for where, needle in [("colour=purple", "never seen"), ("size=3", "continuous column"), ("nope=1", "no column")]:
+    for where, needle in [
+        ("colour=purple", "never seen"),
+        ("size=3", "continuous column"),
+        ("nope=1", "no column"),
+    ]:
         code, out, err = genlab_cli(["sample", str(run), "--where", where, "--out", str(tmp_path / "x.csv")])
         assert code == 2 and needle in err and "Traceback" not in err + out
     from genlab.models.loading import load_model

@@ -193,7 +193,9 @@ def sample(
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help=".npz, .npy, .png (grid or scatter), .csv; a table model writes .csv"),
+        typer.Option(
+            "--out", "-o", help=".npz, .npy, .png (grid or scatter), .csv; a table model writes .csv"
+        ),
     ] = None,
     sets: Annotated[
         list[str] | None, typer.Option("--set", help="Sampling settings, e.g. sampler=ddim.")
@@ -214,7 +216,9 @@ def sample(
     out_file = out_file or Path("samples.csv" if table else "samples.png")
     _check_out_file(out_file, force, (".csv",) if table else (".npz", ".npy", ".png", ".csv"))
     if where and not table:
-        raise GenlabError(f"--where: {run} holds a model fitted on arrays, not a table; it has no columns to condition on")
+        raise GenlabError(
+            f"--where: {run} holds a model fitted on arrays, not a table; it has no columns to condition on"
+        )
     if sets:
         m.set_params(**parse_sets(sets))
     t0 = time.time()
@@ -272,7 +276,9 @@ def write_samples(x: Any, path: Path, *, kind: str) -> None:
 @app.command()
 def info(
     run: Annotated[Path, typer.Argument(help="Run folder, or a data file to see how genlab reads it.")],
-    sets: Annotated[list[str] | None, typer.Option("--set", help="Loader options, e.g. types=year:numeric.")] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Loader options, e.g. types=year:numeric.")
+    ] = None,
 ) -> None:
     """Summarise a run (data and its column types, model, training, verdicts), or a data file before fitting."""
     from genlab import runs
@@ -283,13 +289,17 @@ def info(
 
         ds = load_dataset(run, **parse_sets(sets))
         table = Table(show_header=False, title=str(run))
-        table.add_row("data", f"{ds.name}: {ds.n_train} train / {ds.n_test} test, {ds.kind}, shape {ds.shape}")
+        table.add_row(
+            "data", f"{ds.name}: {ds.n_train} train / {ds.n_test} test, {ds.kind}, shape {ds.shape}"
+        )
         out.print(table)
         if ds.table is not None:
             out.print(_columns_table(ds.table.codec.to_json()))
         return
     if sets:
-        raise GenlabError("--set applies to a data file, not a run folder (its data was read when it was fitted)")
+        raise GenlabError(
+            "--set applies to a data file, not a run folder (its data was read when it was fitted)"
+        )
     folder = runs.find_run(run)
     r = runs.read_run(folder)
     table = Table(show_header=False, title=str(run))

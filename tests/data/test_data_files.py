@@ -173,7 +173,10 @@ def test_csv_numeric_labels_sorted_numerically(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "what"),
-    [("inf", "non-finite value inf"), ("-inf", "non-finite value -inf")],  # "", "nan": missing cells (a table)
+    [
+        ("inf", "non-finite value inf"),
+        ("-inf", "non-finite value -inf"),
+    ],  # "", "nan": missing cells (a table)
 )
 def test_csv_bad_cell_names_row_and_column(tmp_path: Path, cell: str, what: str) -> None:
     lines = ["a,b,c", "1,2,3", "4,5,6", f"7,{cell},9", "1,1,1"]
@@ -191,7 +194,11 @@ def test_csv_bad_cell_names_row_and_column(tmp_path: Path, cell: str, what: str)
         ("1,2\n3,4\n5,6\n", {}, "a header row with column names is required"),
         ("a,b\n1,2\n3\n5,6\n", {}, r"mixed shapes: row 2 \(line 3\) has 1 fields, the header has 2"),
         ("a,b\n1,2\n3,4\n", {"label": "z"}, "no column 'z' for label=; columns: a, b"),
-        ("a,b\n1,2\n3,4\n", {"lable": "a"}, r"unknown option.*'lable'.*valid options: label, delimiter, encoding"),
+        (
+            "a,b\n1,2\n3,4\n",
+            {"lable": "a"},
+            r"unknown option.*'lable'.*valid options: label, delimiter, encoding",
+        ),
         ("a,a\n1,2\n3,4\n", {}, "repeated column names"),
         ("y\n1\n2\n", {"label": "y"}, "no feature columns"),
     ],

@@ -53,20 +53,19 @@ def test_round_trip_is_exact_for_every_column_type() -> None:
     assert x.shape == (len(frame), codec.dim) and np.isfinite(x).all()
     back = codec.decode(x)
     pd.testing.assert_frame_equal(back, frame, check_dtype=True)
-    assert back["city"].isna().sum() == 3 and back["weight"].isna().sum() == 2 and back["age"].isna().sum() == 1
+    assert (
+        back["city"].isna().sum() == 3 and back["weight"].isna().sum() == 2 and back["age"].isna().sum() == 1
+    )
     # through float32 (what a Dataset stores) and through JSON (what a saved model carries)
     again = TableCodec.from_json(codec.to_json()).decode(x.astype(np.float32))
     pd.testing.assert_frame_equal(again, frame)
 
 
 def test_csv_types_missing_and_round_trip(tmp_path: Path) -> None:
-    text = (
-        "name_id,kind,size,price,when,ok\n"
-        + "".join(
-            f"{i},{['a', 'b', 'c'][i % 3]},{'NA' if i % 7 == 0 else i * 1.5},{100 + i},{2000 + i % 3},"
-            f"{['true', 'false'][i % 2]}\n"
-            for i in range(30)
-        )
+    text = "name_id,kind,size,price,when,ok\n" + "".join(
+        f"{i},{['a', 'b', 'c'][i % 3]},{'NA' if i % 7 == 0 else i * 1.5},{100 + i},{2000 + i % 3},"
+        f"{['true', 'false'][i % 2]}\n"
+        for i in range(30)
     )
     path = tmp_path / "t.csv"
     path.write_text(text)
@@ -80,14 +79,19 @@ def test_csv_types_missing_and_round_trip(tmp_path: Path) -> None:
     assert codec.column("size").missing == pytest.approx(5 / 30)
     assert codec.target == "kind"
     full = pd.concat([ds.table.train, ds.table.test])
-    pd.testing.assert_frame_equal(codec.decode(np.concatenate([ds.train, ds.test])), full.reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        codec.decode(np.concatenate([ds.train, ds.test])), full.reset_index(drop=True)
+    )
     # pandas reads the original and genlab's output into the same dtypes
     out = tmp_path / "out.csv"
     out.write_text(full.to_csv(index=False, na_rep="NA"))
     assert pd.read_csv(out).dtypes.to_dict() == pd.read_csv(path).drop(columns="name_id").dtypes.to_dict()
     # types= overrides the inference
     ds2 = genlab.load_dataset(path, types="when:numeric,price:categorical", drop=("name_id",))
-    assert ds2.table.codec.column("when").kind == "numeric" and ds2.table.codec.column("price").kind == "categorical"
+    assert (
+        ds2.table.codec.column("when").kind == "numeric"
+        and ds2.table.codec.column("price").kind == "categorical"
+    )
 
 
 def test_vector_csvs_stay_vectors(tmp_path: Path) -> None:
@@ -107,8 +111,12 @@ def test_sniffed_delimiter_and_latin1(tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text("a;b;c\n" + "".join(f"{i};x{i % 2};{i / 4}\n" for i in range(12)))
     ds = genlab.load_dataset(tmp_path / "s.csv")
     assert ds.table.codec.names == ["a", "b", "c"]
-    (tmp_path / "l.csv").write_bytes(("city,n\n" + "".join(f"Z\u00fcrich{i % 2},{i}\n" for i in range(10))).encode("latin-1"))
-    with pytest.raises(genlab.DataError, match=r"l\.csv: not utf-8 text: byte 0xfc on line 2.*encoding=latin-1"):
+    (tmp_path / "l.csv").write_bytes(
+        ("city,n\n" + "".join(f"Z\u00fcrich{i % 2},{i}\n" for i in range(10))).encode("latin-1")
+    )
+    with pytest.raises(
+        genlab.DataError, match=r"l\.csv: not utf-8 text: byte 0xfc on line 2.*encoding=latin-1"
+    ):
         genlab.load_dataset(tmp_path / "l.csv")
     ds = genlab.load_dataset(tmp_path / "l.csv", encoding="latin-1")
     assert ds.table.codec.column("city").categories == ["Z\u00fcrich0", "Z\u00fcrich1"]
@@ -120,13 +128,31 @@ def test_sniffed_delimiter_and_latin1(tmp_path: Path) -> None:
         ("a,b\n1,x\n", {}, "only 1 observation"),
         ("a,b,a\n1,x,2\n3,y,4\n", {}, r"repeated column names: 'a' is column 1 and 3"),
         ("a,,c\n1,x,2\n3,y,4\n", {}, "column 2 has an empty name"),
-        ("a,b\n" + "".join(f"{i},NA\n" for i in range(5)), {}, r"column 'b' is missing in all 5 rows; drop it"),
-        ("a,b\n" + "".join(f"{i},{i}\n" for i in range(30)) + "31,abc\n", {},
-         r"row 31 \(line 32\), column 'b': 'abc' is not a number, in a column of numbers"),
-        ("a,b\n" + "".join(f"{i},w{i}\n" for i in range(30)), {}, r"column 'b' holds a different text in every row"),
-        ("a,b\n" + "".join(f"{i % 3},w{i % 600}\n" for i in range(1200)), {},
-         r"column 'b' has 600 categories \(more than 500\); drop it"),
-        ("a,b\n1,x\n2,y\n3,4\n", {"types": "b:numeric"}, r"row 1 \(line 2\), column 'b': 'x' is not a number"),
+        (
+            "a,b\n" + "".join(f"{i},NA\n" for i in range(5)),
+            {},
+            r"column 'b' is missing in all 5 rows; drop it",
+        ),
+        (
+            "a,b\n" + "".join(f"{i},{i}\n" for i in range(30)) + "31,abc\n",
+            {},
+            r"row 31 \(line 32\), column 'b': 'abc' is not a number, in a column of numbers",
+        ),
+        (
+            "a,b\n" + "".join(f"{i},w{i}\n" for i in range(30)),
+            {},
+            r"column 'b' holds a different text in every row",
+        ),
+        (
+            "a,b\n" + "".join(f"{i % 3},w{i % 600}\n" for i in range(1200)),
+            {},
+            r"column 'b' has 600 categories \(more than 500\); drop it",
+        ),
+        (
+            "a,b\n1,x\n2,y\n3,4\n",
+            {"types": "b:numeric"},
+            r"row 1 \(line 2\), column 'b': 'x' is not a number",
+        ),
         ("a,b\n1,x\n2,y\n3,z\n", {"types": "q:numeric"}, r"types= names column 'q'"),
         ("a,b\n1,x\n2,y\n3,z\n", {"types": "b:text"}, r"kinds: numeric, integer, categorical"),
         ("a,b\n1,x\n2,y\n3,z\n", {"drop": "q"}, r"drop= names column\(s\) 'q'"),

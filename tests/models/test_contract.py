@@ -164,7 +164,7 @@ def test_same_seed_same_weights_and_no_global_rng(name: str, tmp_path) -> None:
         assert files[0] != files[2], "the seed does not reach the fit"
 
 
-def _table() -> "pd.DataFrame":
+def _table():  # -> pandas.DataFrame
     import pandas as pd
 
     rng = np.random.default_rng(2)
@@ -197,7 +197,11 @@ def test_tables_fit_sample_and_round_trip(name: str, tmp_path) -> None:
     real = ds.table.train
     assert isinstance(rows, pd.DataFrame) and list(rows.columns) == list(real.columns)
     assert rows.dtypes.to_dict() == real.dtypes.to_dict()
-    assert set(rows["kind"].dropna()) <= {"big", "small"} and set(rows["colour"].dropna()) <= {"red", "blue", "green"}
+    assert set(rows["kind"].dropna()) <= {"big", "small"} and set(rows["colour"].dropna()) <= {
+        "red",
+        "blue",
+        "green",
+    }
     assert rows["size"].dropna().between(real["size"].min(), real["size"].max()).all()
     assert (rows["count"] == rows["count"].round()).all()
     model.save(tmp_path / "t")

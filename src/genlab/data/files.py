@@ -235,7 +235,9 @@ DELIMITERS = (",", ";", "\t", "|")
 def _read_text(path: Path, encoding: str) -> str:
     raw = path.read_bytes()
     try:
-        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+        return raw.decode(
+            "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        )
     except LookupError:
         raise DataError(f"{path}: unknown encoding={encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
     except UnicodeDecodeError as e:
@@ -297,8 +299,12 @@ def load_csv(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     drop = opts["drop"] or ()
     absent = [d for d in drop if d not in header]
     if absent:
-        raise DataError(f"{path}: drop= names column(s) {', '.join(map(repr, absent))}; columns: {', '.join(header)}")
-    columns = {h: list(col) for h, col in zip(header, zip(*(row for _, row in data), strict=True), strict=True)}
+        raise DataError(
+            f"{path}: drop= names column(s) {', '.join(map(repr, absent))}; columns: {', '.join(header)}"
+        )
+    columns = {
+        h: list(col) for h, col in zip(header, zip(*(row for _, row in data), strict=True), strict=True)
+    }
     kept = [h for h in header if h not in drop]
     features = [h for h in kept if h != label]
     if not features:

@@ -56,7 +56,27 @@ __all__ = [
 KINDS = ("numeric", "integer", "categorical")
 #: pandas.read_csv's default missing-value markers: what genlab reads as missing is what pandas does
 NA_MARKERS = frozenset(
-    "|#N/A|#N/A N/A|#NA|-1.#IND|-1.#QNAN|-NaN|-nan|1.#IND|1.#QNAN|<NA>|N/A|NA|NULL|NaN|None|n/a|nan|null".split("|")
+    [
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    ]
 )
 #: an integer column with at most this many distinct values is categorical (a year, a rating, a 0/1 flag)
 MAX_INT_LEVELS = 10
@@ -69,7 +89,9 @@ NA = "NA"  # the suffix of missing-value columns in the encoding: "COL=NA"
 
 def is_frame(x: Any) -> bool:
     """A pandas DataFrame, or a dict of equally long columns (what `codec_from_frame` takes)."""
-    return type(x).__name__ == "DataFrame" or (isinstance(x, dict) and bool(x) and all(isinstance(k, str) for k in x))
+    return type(x).__name__ == "DataFrame" or (
+        isinstance(x, dict) and bool(x) and all(isinstance(k, str) for k in x)
+    )
 
 
 # ============================================================================ the codec
@@ -115,10 +137,17 @@ class Column:
 
     def describe(self) -> str:
         """One phrase: kind, levels or range, missing share."""
-        return f"{self.kind}, {self.values_text()}" + (f", {self.missing:.1%} missing" if self.has_missing else "")
+        return f"{self.kind}, {self.values_text()}" + (
+            f", {self.missing:.1%} missing" if self.has_missing else ""
+        )
 
     def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype, "missing": self.missing}
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "missing": self.missing,
+        }
         if self.kind == "categorical":
             d["categories"] = [_plain(c) for c in self.categories or []]
         else:
@@ -205,14 +234,18 @@ class TableCodec:
         frame = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame)
         absent = [n for n in self.names if n not in frame.columns]
         if absent:
-            raise DataError(f"{where}: lacks column(s) {', '.join(map(repr, absent))}; it needs {', '.join(self.names)}")
+            raise DataError(
+                f"{where}: lacks column(s) {', '.join(map(repr, absent))}; it needs {', '.join(self.names)}"
+            )
         parts = []
         for c in self.columns:
             s = frame[c.name]
             miss = s.isna().to_numpy()
             if miss.any() and not c.has_missing:
                 r = int(np.flatnonzero(miss)[0])
-                raise DataError(f"{where}: row {r + 1}, column {c.name!r}: missing, but the column had no missing cells")
+                raise DataError(
+                    f"{where}: row {r + 1}, column {c.name!r}: missing, but the column had no missing cells"
+                )
             if c.kind == "categorical":
                 codes = _codes(s, c, miss, where)
                 block = np.zeros((len(s), c.width))
@@ -222,7 +255,9 @@ class TableCodec:
                 bad = np.isnan(v) & ~miss | np.isinf(v)
                 if bad.any():
                     r = int(np.flatnonzero(bad)[0])
-                    raise DataError(f"{where}: row {r + 1}, column {c.name!r}: {s.iloc[r]!r} is not a finite number")
+                    raise DataError(
+                        f"{where}: row {r + 1}, column {c.name!r}: {s.iloc[r]!r} is not a finite number"
+                    )
                 z = np.where(miss, 0.0, (v - c.mean) / c.std)
                 block = np.stack([z, miss.astype(np.float64)], 1) if c.has_missing else z[:, None]
             parts.append(block)
@@ -293,8 +328,12 @@ def _codes(s: Any, c: Column, miss: np.ndarray, where: str) -> np.ndarray:
     if unseen.any():
         r = int(np.flatnonzero(unseen)[0])
         seen = ", ".join(map(repr, (c.categories or [])[:8]))
-        raise DataError(f"{where}: row {r + 1}, column {c.name!r}: category {s.iloc[r]!r} was not seen ({seen})")
-    return np.where(miss, len(c.categories or []), np.nan_to_num(found)).astype(np.int64)  # NA: the last level
+        raise DataError(
+            f"{where}: row {r + 1}, column {c.name!r}: category {s.iloc[r]!r} was not seen ({seen})"
+        )
+    return np.where(miss, len(c.categories or []), np.nan_to_num(found)).astype(
+        np.int64
+    )  # NA: the last level
 
 
 def _typed(values: np.ndarray, miss: np.ndarray, dtype: str, categories: list[Any] | None = None) -> Any:
@@ -362,7 +401,9 @@ def _fit(name: str, kind: str, values: np.ndarray, miss: np.ndarray, dtype: str,
 def _choose_target(columns: list[Column], target: str | None, where: str) -> str | None:
     if target is not None:
         if target not in [c.name for c in columns]:
-            raise DataError(f"{where}: no column {target!r} for target=; columns: {', '.join(c.name for c in columns)}")
+            raise DataError(
+                f"{where}: no column {target!r} for target=; columns: {', '.join(c.name for c in columns)}"
+            )
         return target
     cats = [c.name for c in columns if c.kind == "categorical"]
     return cats[0] if cats else (columns[-1].name if len(columns) > 1 else None)
@@ -378,7 +419,9 @@ def parse_types(items: Any, where: str) -> dict[str, str]:
     for item in items:
         col, sep, kind = str(item).rpartition(":")
         if not sep or not col.strip():
-            raise DataError(f"{where}: types= expects COLUMN:KIND items (kinds: {', '.join(KINDS)}), got {item!r}")
+            raise DataError(
+                f"{where}: types= expects COLUMN:KIND items (kinds: {', '.join(KINDS)}), got {item!r}"
+            )
         out[col.strip()] = kind.strip()
     return out
 
@@ -386,9 +429,13 @@ def parse_types(items: Any, where: str) -> dict[str, str]:
 def _check_types(types: dict[str, str], names: list[str], where: str) -> None:
     for col, kind in types.items():
         if col not in names:
-            raise DataError(f"{where}: types= names column {col!r}, which is not in the table ({', '.join(names)})")
+            raise DataError(
+                f"{where}: types= names column {col!r}, which is not in the table ({', '.join(names)})"
+            )
         if kind not in KINDS:
-            raise DataError(f"{where}: types= gives column {col!r} the kind {kind!r}; kinds: {', '.join(KINDS)}")
+            raise DataError(
+                f"{where}: types= gives column {col!r} the kind {kind!r}; kinds: {', '.join(KINDS)}"
+            )
 
 
 # ============================================================================ from CSV text
@@ -450,15 +497,19 @@ def _infer_text(
             raise located_error("numbers")
         if declared == "integer" and not np.array_equal(number[parsed], np.round(number[parsed])):
             r = int(np.flatnonzero(parsed & (number != np.round(number)))[0])
-            raise DataError(f"{where}: row {r + 1} (line {lines[r]}), column {name!r}: {text.iloc[r]!r} is not an integer")
+            raise DataError(
+                f"{where}: row {r + 1} (line {lines[r]}), column {name!r}: {text.iloc[r]!r} is not an integer"
+            )
         kind = declared
-    elif declared == "categorical":
-        kind = "categorical"
-    elif is_bool:
+    elif declared == "categorical" or is_bool:
         kind = "categorical"
     elif all_numbers:
         n_levels = len(np.unique(number[parsed]))
-        kind = "categorical" if all_ints and n_levels <= MAX_INT_LEVELS else ("integer" if all_ints else "numeric")
+        kind = (
+            "categorical"
+            if all_ints and n_levels <= MAX_INT_LEVELS
+            else ("integer" if all_ints else "numeric")
+        )
     elif n_present and parsed.sum() >= NUMERIC_SHARE * n_present:
         raise located_error("numbers")
     else:
@@ -466,7 +517,9 @@ def _infer_text(
 
     if kind in ("numeric", "integer") and np.isinf(number[parsed]).any():
         r = int(np.flatnonzero(parsed & np.isinf(number))[0])
-        raise DataError(f"{where}: row {r + 1} (line {lines[r]}), column {name!r}: non-finite value {text.iloc[r]}")
+        raise DataError(
+            f"{where}: row {r + 1} (line {lines[r]}), column {name!r}: non-finite value {text.iloc[r]}"
+        )
     if kind in ("numeric", "integer"):
         dtype = ("Int64" if has_missing else "int64") if kind == "integer" and all_ints else "float64"
         if kind == "integer" and not all_ints:
@@ -474,9 +527,17 @@ def _infer_text(
         return kind, dtype, np.where(present, number, 0.0)
     # categorical labels keep the type pandas.read_csv would give the column
     if is_bool:
-        return kind, "boolean" if has_missing else "bool", np.where(present, lower == "true", False).astype(object)
+        return (
+            kind,
+            "boolean" if has_missing else "bool",
+            np.where(present, lower == "true", False).astype(object),
+        )
     if all_ints:
-        return kind, "Int64" if has_missing else "int64", np.where(present, number, 0).astype(np.int64).astype(object)
+        return (
+            kind,
+            "Int64" if has_missing else "int64",
+            np.where(present, number, 0).astype(np.int64).astype(object),
+        )
     if all_numbers:
         return kind, "float64", np.where(present, number, 0.0).astype(object)
     return kind, "object", np.where(present, text.to_numpy(dtype=object), "").astype(object)
@@ -527,7 +588,9 @@ def codec_from_frame(
     return TableCodec(cols, _choose_target(cols, target, where)), pd.DataFrame(data)
 
 
-def _infer_frame(name: str, s: Any, miss: np.ndarray, declared: str | None, where: str) -> tuple[str, str, np.ndarray]:
+def _infer_frame(
+    name: str, s: Any, miss: np.ndarray, declared: str | None, where: str
+) -> tuple[str, str, np.ndarray]:
     import pandas as pd
     from pandas.api import types as pt
 
@@ -544,8 +607,14 @@ def _infer_frame(name: str, s: Any, miss: np.ndarray, declared: str | None, wher
             r = int(np.flatnonzero(np.isinf(v))[0])
             raise DataError(f"{where}: row {r + 1}, column {name!r}: non-finite value {v[r]}")
         integer = pt.is_integer_dtype(s.dtype)
-        dtype = str(s.dtype) if str(s.dtype) in ("int64", "Int64", "float64") else ("Int64" if integer and miss.any() else "int64" if integer else "float64")
-        if declared == "categorical" or (declared is None and integer and len(np.unique(v[~miss])) <= MAX_INT_LEVELS):
+        dtype = (
+            str(s.dtype)
+            if str(s.dtype) in ("int64", "Int64", "float64")
+            else ("Int64" if integer and miss.any() else "int64" if integer else "float64")
+        )
+        if declared == "categorical" or (
+            declared is None and integer and len(np.unique(v[~miss])) <= MAX_INT_LEVELS
+        ):
             labels = s.astype(object).to_numpy()
             return "categorical", dtype, np.where(miss, None, labels)
         kind = declared or ("integer" if integer else "numeric")
@@ -567,5 +636,7 @@ def frame_rows(frame: Any) -> list[dict[str, Any]]:
     """Rows of a frame as JSON-able dicts (missing cells as None), for figures and the report."""
     rows = []
     for rec in frame.astype(object).where(frame.notna(), None).to_dict("records"):
-        rows.append({k: (_plain(v) if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in rec.items()})
+        rows.append(
+            {k: (_plain(v) if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in rec.items()}
+        )
     return rows

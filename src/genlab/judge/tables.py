@@ -247,11 +247,8 @@ def pair_trends(ctx: EvalContext) -> Measure | None:
 def _xy(frame: Any, codec: Any) -> tuple[np.ndarray, np.ndarray]:
     x = codec.encode(frame)
     span = codec.span(codec.target)
-    y = x[:, span]
-    if codec.column(codec.target).kind == "categorical":
-        y = y.argmax(1)
-    else:
-        y = y[:, 0]  # a missing target counts as the column's mean (its standardised 0)
+    # a category's code; a number's standardised value (a missing one counts as the mean, 0)
+    y = x[:, span].argmax(1) if codec.column(codec.target).kind == "categorical" else x[:, span.start]
     return np.delete(x, np.arange(span.start, span.stop), axis=1), y
 
 
@@ -291,7 +288,9 @@ def tstr(ctx: EvalContext) -> Measure | None:
         idx = rng.integers(0, len(yt), len(yt))
         diffs.append(score(pg, idx) - score(ps, idx))
     sigma = float(np.std(diffs, ddof=1))
-    return Measure(value, reference, sigma, {"target": codec.target, "score": "accuracy" if classify else "R^2"})
+    return Measure(
+        value, reference, sigma, {"target": codec.target, "score": "accuracy" if classify else "R^2"}
+    )
 
 
 def dcr(ctx: EvalContext) -> Measure | None:
@@ -305,7 +304,9 @@ def dcr(ctx: EvalContext) -> Measure | None:
     rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 19]))
 
     def boot(d: np.ndarray) -> float:
-        return float(np.std([np.median(d[rng.integers(0, len(d), len(d))]) for _ in range(BOOTSTRAP)], ddof=1))
+        return float(
+            np.std([np.median(d[rng.integers(0, len(d), len(d))]) for _ in range(BOOTSTRAP)], ddof=1)
+        )
 
     order = np.argsort(d_gen, kind="stable")[:10]
     closest_train = i_gen[order, 0]
@@ -313,7 +314,12 @@ def dcr(ctx: EvalContext) -> Measure | None:
     # the nearest is the training row itself (distance 0) unless a duplicate came first: take the other
     own_nn = own[:, 1]
     closest = [
-        {"sample_index": int(i), "train_index": int(j), "distance": float(d_gen[i]), "train_nn_distance": float(o)}
+        {
+            "sample_index": int(i),
+            "train_index": int(j),
+            "distance": float(d_gen[i]),
+            "train_nn_distance": float(o),
+        }
         for i, j, o in zip(order, closest_train, own_nn, strict=True)
     ]
     extra = {
@@ -323,7 +329,9 @@ def dcr(ctx: EvalContext) -> Measure | None:
         "reference_share_zero": float((d_ref == 0).mean()),
         "closest": closest,
     }
-    return Measure(float(np.median(d_gen)), float(np.median(d_ref)), math.hypot(boot(d_gen), boot(d_ref)), extra)
+    return Measure(
+        float(np.median(d_gen)), float(np.median(d_ref)), math.hypot(boot(d_gen), boot(d_ref)), extra
+    )
 
 
 def exact_copies(ctx: EvalContext) -> Measure | None:

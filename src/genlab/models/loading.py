@@ -74,7 +74,9 @@ def load_model(path: str | Path) -> Any:
             raise DataError(f'{cfg_path}: a table model needs its "table" description')
         table = TableCodec.from_json(config["table"])
         if table.dim != int(np.prod(shape)):
-            raise DataError(f"{cfg_path}: the table encodes to {table.dim} columns, the model has shape {shape}")
+            raise DataError(
+                f"{cfg_path}: the table encodes to {table.dim} columns, the model has shape {shape}"
+            )
     meta = config.get("state", {})
     if not isinstance(meta, dict):
         raise DataError(f'{cfg_path}: "state" must be an object')

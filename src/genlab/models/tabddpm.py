@@ -131,7 +131,9 @@ class TabDDPM(NeuralModel):
         super()._fit(prepared, budget=budget, seed=seed, **options)
 
     @staticmethod
-    def _fill_missing(x: np.ndarray, layout: dict[str, Any], data: FitData, rng: np.random.Generator) -> np.ndarray:
+    def _fill_missing(
+        x: np.ndarray, layout: dict[str, Any], data: FitData, rng: np.random.Generator
+    ) -> np.ndarray:
         """The numeric columns (N, Dn), a missing cell replaced by a random observed value of its column."""
         nums = x[:, layout["num"]].copy()
         indicator = {b.name.removesuffix("=NA"): b.start for b in data.blocks() if b.kind == "binary"}
@@ -144,7 +146,9 @@ class TabDDPM(NeuralModel):
                     nums[miss, j] = rng.choice(nums[~miss, j], size=int(miss.sum()))
         return nums
 
-    def _to_model(self, x: np.ndarray, layout: dict[str, Any], data: FitData, rng: np.random.Generator) -> np.ndarray:
+    def _to_model(
+        self, x: np.ndarray, layout: dict[str, Any], data: FitData, rng: np.random.Generator
+    ) -> np.ndarray:
         """Encoded rows -> what the network diffuses: (N, Dn) normal scores, then (N, sum K) one-hots."""
         x = x.astype(np.float64)
         parts = []
@@ -261,7 +265,9 @@ class TabDDPM(NeuralModel):
 
     # ------------------------------------------------------------------ state
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {} if self.qt_ is None else {"quantiles": self.qt_.quantiles_, "references": self.qt_.references_}
+        arrays = (
+            {} if self.qt_ is None else {"quantiles": self.qt_.quantiles_, "references": self.qt_.references_}
+        )
         return arrays, {"schedule": self.schedule_}
 
     def _set_extra_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:

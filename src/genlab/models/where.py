@@ -34,7 +34,9 @@ def parse_where(items: list[str] | dict[str, Any] | None, codec: Any) -> dict[st
         if c is None:
             raise GenlabError(f"--where {col}=...: no column {col!r}; columns: {', '.join(codec.names)}")
         if c.kind == "numeric":
-            raise GenlabError(f"--where {col}=...: {col!r} is a continuous column; condition on a category or integer")
+            raise GenlabError(
+                f"--where {col}=...: {col!r} is a continuous column; condition on a category or integer"
+            )
         out[col] = _label(c, value)
     return out
 
@@ -76,7 +78,9 @@ def sample_where(
 
     codec = model.table
     if codec is None:
-        raise GenlabError(f"{model.name}: --where needs a model fitted on a table (this one was fitted on arrays)")
+        raise GenlabError(
+            f"{model.name}: --where needs a model fitted on a table (this one was fitted on arrays)"
+        )
     where = parse_where(where, codec)
     if not where:
         return model.sample(n, seed=seed)

@@ -149,7 +149,7 @@ def _closest_rows(figs: Any) -> list[str]:
     out.append(
         Raw(
             '<p class="note">Each generated sample above its closest training row. Gower distance: numbers differ by '
-            "|a - b| / range, categories by 0 or 1, averaged over columns (0: an exact copy). \"own NN\" is that "
+            '|a - b| / range, categories by 0 or 1, averaged over columns (0: an exact copy). "own NN" is that '
             "training row's distance to its closest other training row.</p>"
         )
     )

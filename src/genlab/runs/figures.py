@@ -143,7 +143,10 @@ def _table_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: A
     columns = []
     for c in codec.columns:
         if c.kind == "categorical":
-            values = [f[c.name].astype(object).where(f[c.name].notna(), "NA").astype(str).to_numpy() for f in (real, gen)]
+            values = [
+                f[c.name].astype(object).where(f[c.name].notna(), "NA").astype(str).to_numpy()
+                for f in (real, gen)
+            ]
         else:
             values = [f[c.name].dropna().to_numpy(dtype=np.float64) for f in (real, gen)]
         columns.append((c.name, "categorical" if c.kind == "categorical" else "numeric", *values))
@@ -158,4 +161,7 @@ def _table_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: A
             for c in closest[:N_CLOSEST]
         ]  # fmt: skip
         write_json(out / "closest.json", {"columns": codec.names, "pairs": pairs})
-        index["closest_rows"] = {"file": "closest.json", "caption": "the samples closest to a training row (Gower)"}
+        index["closest_rows"] = {
+            "file": "closest.json",
+            "caption": "the samples closest to a training row (Gower)",
+        }

@@ -208,12 +208,16 @@ def marginals_png(columns: list[tuple[str, str, np.ndarray, np.ndarray]], *, per
             share = [[float(np.mean(v == lv)) if len(v) else 0.0 for lv in levels] for v in (real, gen)]
             ax.bar(pos - 0.2, share[0], 0.4, color="0.6", label="real")
             ax.bar(pos + 0.2, share[1], 0.4, color="tab:blue", label="generated")
-            ax.set_xticks(pos, [str(lv)[:10] for lv in levels], rotation=45 if len(levels) > 3 else 0, fontsize=7)
+            ax.set_xticks(
+                pos, [str(lv)[:10] for lv in levels], rotation=45 if len(levels) > 3 else 0, fontsize=7
+            )
         else:
             both = np.concatenate([real, gen]) if len(real) + len(gen) else np.zeros(1)
             bins = np.histogram_bin_edges(both, bins=30)
             ax.hist(real, bins=bins, density=True, color="0.6", label="real")
-            ax.hist(gen, bins=bins, density=True, histtype="step", lw=1.5, color="tab:blue", label="generated")
+            ax.hist(
+                gen, bins=bins, density=True, histtype="step", lw=1.5, color="tab:blue", label="generated"
+            )
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
     axes.ravel()[0].legend(fontsize=7)
