@@ -160,7 +160,7 @@ def test_csv_with_label_column(tmp_path: Path) -> None:
     np.testing.assert_array_equal(x[:, 2], -x[:, 0])
     np.testing.assert_array_equal(y, np.where(x[:, 0] % 2 == 0, 1, 0))  # even rows are "b" -> 1
     assert ds.options["label"] == "kind" and ds.options["delimiter"] is None  # None: sniffed
-    # without label=, the text column makes the file a table (tests/data/test_tables.py)
+    # without label=, the text column makes the file a table (tests/data/test_data_tables.py)
     table = genlab.load_dataset(tmp_path / "t.csv")
     assert table.kind == "table" and table.table.codec.column("kind").kind == "categorical"
 

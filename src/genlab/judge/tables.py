@@ -22,7 +22,7 @@ Rule 2 (novelty):
     exact_copies    share of samples equal to a training row in every column, beside held-out rows
 
 Standard errors come from 8 bootstrap resamples of the rows (the FD's approach): the scores are means
-of many dependent terms with no textbook variance. `tests/judge/test_tables.py` checks the column
+of many dependent terms with no textbook variance. `tests/judge/test_eval_tables.py` checks the column
 and pair scores against the `sdmetrics` package to 1e-9.
 """
 
