@@ -1,8 +1,9 @@
 """Runs an SDV synthesizer inside the benchmark's own environment (SDV is not a genlab dependency).
 
     benchmarks/.sdv-venv/bin/python benchmarks/_sdv_runner.py TRAIN_CSV MODEL SECONDS N SEED OUT_DIR
-MODEL is gaussian_copula, ctgan or tvae, each with SDV's defaults except the epochs of CTGAN/TVAE: fits of
-1 and 3 epochs time an epoch and the fixed overhead, then the model is fitted afresh with as many epochs as fill SECONDS (at least 1),
+MODEL is gaussian_copula, ctgan or tvae, each with SDV's defaults except the epochs of CTGAN/TVAE: probe
+fits (1, 2, 4, ... epochs) time an epoch apart from the fixed cost of a fit, then the model is fitted
+afresh with as many epochs as fill SECONDS (at least 1),
 so every family gets the same wall-clock budget. OUT_DIR receives samples.csv (N rows) and result.json.
 """
 
@@ -25,6 +26,7 @@ train_csv, name, seconds, n, seed, out = (
     Path(sys.argv[6]),
 )
 torch.manual_seed(seed)
+torch.set_num_threads(1)  # as genlab's side of the benchmark
 data = pd.read_csv(train_csv)
 metadata = Metadata.detect_from_dataframes({"data": data})
 classes = {"gaussian_copula": GaussianCopulaSynthesizer, "ctgan": CTGANSynthesizer, "tvae": TVAESynthesizer}
@@ -34,16 +36,31 @@ if name == "gaussian_copula":
     model = classes[name](metadata)
     model.fit({"data": data})
 else:
-    times = {}
-    for e in (1, 3):  # per-epoch time and fixed overhead (fitting the transformers) from two probe fits
+
+    def timed(e: int) -> float:
         t0 = time.perf_counter()
         classes[name](metadata, epochs=e).fit({"data": data})
-        times[e] = time.perf_counter() - t0
-    per_epoch = max((times[3] - times[1]) / 2, 1e-3)
-    epochs = max(1, int((seconds - max(times[1] - per_epoch, 0.0)) / per_epoch))
-    t0 = time.perf_counter()
-    model = classes[name](metadata, epochs=epochs)
-    model.fit({"data": data})
+        return time.perf_counter() - t0
+
+    # the cost of an epoch beside the fixed cost of a fit (fitting the transformers): double the epochs
+    # until a fit takes clearly longer than a one-epoch fit (or a fifth of the budget)
+    t1, e = timed(1), 2
+    te = timed(e)
+    while te < max(2 * t1, 0.2 * seconds) and te < seconds:
+        e *= 2
+        te = timed(e)
+    per_epoch = max((te - t1) / (e - 1), 1e-3)
+    epochs = max(1, int((seconds - max(t1 - per_epoch, 0.0)) / per_epoch))
+    for _ in range(
+        2
+    ):  # on a shared machine the probes mislead: refit once with the epochs the first fit implies
+        t0 = time.perf_counter()
+        model = classes[name](metadata, epochs=epochs)
+        model.fit({"data": data})
+        took = time.perf_counter() - t0
+        if abs(took - seconds) < 0.25 * seconds:
+            break
+        epochs = max(1, int(epochs * seconds / took))
 fit_s = time.perf_counter() - t0
 t0 = time.perf_counter()
 samples = model.sample(num_rows=n)
