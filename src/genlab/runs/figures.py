@@ -123,7 +123,7 @@ def draw_figures(
                     out, index, "closest", closest_scatter_png(dataset.train, g, t), "pairs joined by a line"
                 )
 
-    if getattr(model, "latent_dim", None) is not None and dataset.kind != "table":
+    if getattr(model, "latent_dim", None) is not None:
         from genlab.latent import latent_figures
 
         # 1,000 encoded observations are plenty for the figures and keep a diffusion model's encoder
