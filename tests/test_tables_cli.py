@@ -99,3 +99,33 @@ def test_info_of_a_data_file_and_bad_input(tmp_path: Path, genlab_cli) -> None:
     assert code == 2 and "bad.csv" in err and "row 31" in err and "'b'" in err and "'oops'" in err
     assert "Traceback" not in out + err and len(err.strip().splitlines()) <= 3  # one message (soft-wrapped)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"a,b\n" + b"".join(b"%d,NA\n" % i for i in range(5)), "column 'b' is missing in all 5 rows"),
+        (b"a,b\n1,x\n", "only 1 observation"),
+        (b"a,a\n1,x\n2,y\n", "repeated column names"),
+        (b"a,\n1,x\n2,y\n", "column 2 has an empty name"),
+        (
+            b"a,b\n" + b"".join(b"%d,%d\n" % (i, i) for i in range(30)) + b"7,seven\n",
+            "row 31 (line 32), column 'b'",
+        ),
+        (b"a,b\n" + b"".join(b"%d,id%d\n" % (i, i) for i in range(40)), "column 'b' holds a different text"),
+        (b"name,n\n" + "Z\u00fcrich,1\nBern,2\n".encode("latin-1"), "not utf-8 text: byte 0xfc on line 2"),
+    ],
+)
+def test_bad_tables_exit_2_in_one_line(tmp_path: Path, genlab_cli, content: bytes, needle: str) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    code, out, err = genlab_cli(["info", str(bad)])
+    assert code == 2 and "bad.csv" in err and needle in " ".join(err.split())
+    assert "Traceback" not in out + err
+
+
+def test_semicolons_are_sniffed(tmp_path: Path, genlab_cli) -> None:
+    f = tmp_path / "semi.csv"
+    f.write_text("kind;size\n" + "".join(f"{'ab'[i % 2]};{i / 3:.2f}\n" for i in range(20)))
+    code, out, _ = genlab_cli(["info", str(f)])
+    assert code == 0 and "kind" in out and "size" in out
