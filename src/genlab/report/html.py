@@ -96,7 +96,7 @@ def _training(log: list[dict[str, Any]], figs: Figures) -> list[str]:
     out = [h2("Training", "training")]
     if "curves" in figs:
         out.append(figs.figure("curves", cls="plot"))
-    elif log and any(k.endswith("log_prob") for k in log[-1]):
+    elif log and not any(isinstance(r.get("losses"), dict) for r in log) and "wall_time" in log[-1]:
         r = log[-1]
         out.append(Raw('<p class="note">Fitted in closed form (no training curve).</p>'))
         rows = [
