@@ -88,8 +88,9 @@ class GaussianCopula(GenerativeModel):
                 lo = np.concatenate([[0.0], np.cumsum(p)[:-1]])
                 u[:, j] = lo[codes] + rng.uniform(size=n) * p[codes]
         z = ndtri(np.clip(u, 1e-6, 1 - 1e-6))
-        corr = np.atleast_2d(np.corrcoef(z, rowvar=False)) if len(variables) > 1 else np.ones((1, 1))
-        corr = np.nan_to_num(corr, nan=0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant column (an image's border pixel)
+            corr = np.atleast_2d(np.corrcoef(z, rowvar=False)) if len(variables) > 1 else np.ones((1, 1))
+        corr = np.nan_to_num(corr, nan=0.0)  # ... is uncorrelated with everything
         np.fill_diagonal(corr, 1.0)
         self.corr_ = (1 - self.shrinkage) * corr + self.shrinkage * np.eye(len(corr))
         self.chol_ = np.linalg.cholesky(self.corr_)
