@@ -99,7 +99,7 @@ def test_sample_refuses_to_overwrite(tmp_path: Path, genlab_cli) -> None:
 
 def test_csv_with_nan_exits_2_naming_row_and_column(tmp_path: Path, genlab_cli) -> None:
     f = tmp_path / "bad.csv"
-    f.write_text("a,b,c\n1,2,3\n4,5,6\n7,,9\n1,2,3\n")
+    f.write_text("a,b,c\n1,2,3\n4,5,6\n7,inf,9\n1,2,3\n")
     code, out, err = genlab_cli(
         ["fit", str(f), "--model", "gaussian", "--out", str(tmp_path / "r"), "--no-evaluate"]
     )

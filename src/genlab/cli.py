@@ -211,24 +211,53 @@ def sample(
     n: Annotated[int, typer.Option("-n", help="How many samples.")] = 64,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     out_file: Annotated[
-        Path, typer.Option("--out", "-o", help=".npz, .npy, .png (grid or scatter), .csv")
-    ] = Path("samples.png"),
+        Path | None,
+        typer.Option(
+            "--out", "-o", help=".npz, .npy, .png (grid or scatter), .csv; a table model writes .csv"
+        ),
+    ] = None,
     sets: Annotated[
         list[str] | None, typer.Option("--set", help="Sampling settings, e.g. sampler=ddim.")
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="Table models: keep rows with COLUMN=VALUE (rejection sampling)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
-    """Draw samples from a fitted model."""
+    """Draw samples from a fitted model (a table model writes a CSV with the table's header and types)."""
     import genlab
 
-    _check_out_file(out_file, force, (".npz", ".npy", ".png", ".csv"))
+    if out_file is not None:
+        _check_out_file(out_file, force, (".npz", ".npy", ".png", ".csv"))
     m = genlab.load(run)
+    table = m.table is not None
+    out_file = out_file or Path("samples.csv" if table else "samples.png")
+    _check_out_file(out_file, force, (".csv",) if table else (".npz", ".npy", ".png", ".csv"))
+    if where and not table:
+        raise GenlabError(
+            f"--where: {run} holds a model fitted on arrays, not a table; it has no columns to condition on"
+        )
     if sets:
         m.set_params(**parse_sets(sets))
     t0 = time.time()
+    if table:
+        from genlab.models.where import sample_where
+
+        frame = sample_where(m, n, where or [], seed=seed) if where else m.sample(n, seed=seed)
+        write_table(frame, out_file)
+        err.print(f"{n} rows of {frame.shape[1]} columns in {time.time() - t0:.1f}s -> {out_file}")
+        return
     x = m.sample(n, seed=seed)
     write_samples(x, out_file, kind=m.kind_)
     err.print(f"{n} samples of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
+
+
+def write_table(frame: Any, path: Path) -> None:
+    """A table as CSV: the header, integers as integers, NA for a missing cell (what pandas.read_csv reads)."""
+    from genlab.fileio import atomic_write
+
+    atomic_write(path, frame.to_csv(index=False, na_rep="NA", lineterminator="\n"))
 
 
 def write_samples(x: Any, path: Path, *, kind: str) -> None:
@@ -264,18 +293,39 @@ def write_samples(x: Any, path: Path, *, kind: str) -> None:
 
 
 @app.command()
-def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
-    """Summarise a run: data, model, training, evaluation verdicts."""
+def info(
+    run: Annotated[Path, typer.Argument(help="Run folder, or a data file to see how genlab reads it.")],
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Loader options, e.g. types=year:numeric.")
+    ] = None,
+) -> None:
+    """Summarise a run (data and its column types, model, training, verdicts), or a data file before fitting."""
     from genlab import runs
     from genlab.fileio import read_json
 
+    if not run.is_dir() and run.exists():
+        from genlab.data import load_dataset
+
+        ds = load_dataset(run, **parse_sets(sets))
+        table = Table(show_header=False, title=str(run))
+        table.add_row(
+            "data", f"{ds.name}: {ds.n_train} train / {ds.n_test} test, {ds.kind}, shape {ds.shape}"
+        )
+        out.print(table)
+        if ds.table is not None:
+            out.print(_columns_table(ds.table.codec.to_json()))
+        return
+    if sets:
+        raise GenlabError(
+            "--set applies to a data file, not a run folder (its data was read when it was fitted)"
+        )
     folder = runs.find_run(run)
     r = runs.read_run(folder)
     table = Table(show_header=False, title=str(run))
     table.add_row("model", str(r.get("model", "?")))
     table.add_row("hyperparameters", json.dumps(r.get("hyperparameters", {})))
-    if (folder / DATA_FILE).is_file():
-        d = read_json(folder / DATA_FILE)
+    d = read_json(folder / DATA_FILE) if (folder / DATA_FILE).is_file() else {}
+    if d:
         table.add_row(
             "data",
             f"{d.get('name', d.get('source'))}: {d.get('n_train')} train / {d.get('n_test')} test, "
@@ -301,10 +351,10 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
             text += f"; stopped at step {stop['step']} ({stop.get('reason')}), kept the model of step {stop.get('kept_step')}"
         table.add_row("Rule 2 watch", text)
     if r.get("device"):
-        d = r["device"]
+        dev = r["device"]
         table.add_row(
             "trained on",
-            f"{d.get('device')} x {d.get('processes')} process(es), precision {d.get('precision')}",
+            f"{dev.get('device')} x {dev.get('processes')} process(es), precision {dev.get('precision')}",
         )
     if r.get("fabric"):
         table.add_row("asked for", ", ".join(f"{k}={v}" for k, v in r["fabric"].items()))
@@ -321,6 +371,19 @@ def info(run: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
         v = read_json(ev).get("verdict", {})
         table.add_row("verdict", f"Rule 1 (fidelity): {v.get('rule1')}, Rule 2 (novelty): {v.get('rule2')}")
     out.print(table)
+    if isinstance(d.get("table"), dict):
+        out.print(_columns_table(d["table"]))
+
+
+def _columns_table(table_json: dict[str, Any]) -> Any:
+    """The columns of a table as genlab inferred them."""
+    from genlab.data.table import TableCodec
+
+    codec = TableCodec.from_json(table_json)
+    t = Table("column", "kind", "dtype", "values", "missing", title=f"columns (TSTR target: {codec.target})")
+    for c in codec.columns:
+        t.add_row(c.name, c.kind, c.dtype, c.values_text(), f"{c.missing:.1%}")
+    return t
 
 
 # ---------------------------------------------------------------------- evaluate
@@ -446,7 +509,8 @@ def demo(
         bool, typer.Option(help="Write into a non-empty folder that is not earlier demo output.")
     ] = False,
 ) -> None:
-    """Fit a 2-D-latent VAE on tins and a few families on digits, judge them, write reports and index.html."""
+    """Fit a 2-D-latent VAE on tins, a few families on digits and a table model on penguins; judge them,
+    write reports and index.html."""
     from genlab.demo import run_demo
 
     run_demo(out_dir, quick=quick, force=force, console=err)

@@ -17,7 +17,7 @@ from genlab.data.dataset import fingerprint, n_test_for, split_indices
 def test_list_datasets_names_every_builtin() -> None:
     names = list_datasets()
     expected = ["moons", "circles", "8gaussians", "checkerboard", "swissroll", "pinwheel", "spirals",
-                "iris", "wine", "breast-cancer", "digits", "tins"]  # fmt: skip
+                "iris", "wine", "breast-cancer", "digits", "penguins", "tins"]  # fmt: skip
     assert list(names) == expected
     assert all(isinstance(d, str) and d and "\n" not in d for d in names.values())
 

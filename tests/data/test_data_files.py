@@ -122,7 +122,9 @@ def test_bad_npz(tmp_path: Path, arrays: dict, match: str) -> None:
 
 def test_never_unpickles(tmp_path: Path) -> None:
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    with pytest.raises(genlab.DataError, match=r"obj\.npy: holds Python objects \(a pickle\); genlab never loads pickles"):
+    with pytest.raises(
+        genlab.DataError, match=r"obj\.npy: holds Python objects \(a pickle\); genlab never loads pickles"
+    ):
         genlab.load_dataset(tmp_path / "obj.npy")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(genlab.DataError, match=r"junk\.npz: not a readable \.npz"):
@@ -159,12 +161,10 @@ def test_csv_with_label_column(tmp_path: Path) -> None:
     np.testing.assert_array_equal(x[:, 1], x[:, 0] * 0.5)
     np.testing.assert_array_equal(x[:, 2], -x[:, 0])
     np.testing.assert_array_equal(y, np.where(x[:, 0] % 2 == 0, 1, 0))  # even rows are "b" -> 1
-    assert ds.options == {"label": "kind", "delimiter": ","}
-    # without label=, the text column is an error that names it
-    with pytest.raises(
-        genlab.DataError, match=r"t\.csv: column 'kind' is not numeric \(row 1, line 2: 'b'\)"
-    ):
-        genlab.load_dataset(tmp_path / "t.csv")
+    assert ds.options["label"] == "kind" and ds.options["delimiter"] is None  # None: sniffed
+    # without label=, the text column makes the file a table (tests/data/test_data_tables.py)
+    table = genlab.load_dataset(tmp_path / "t.csv")
+    assert table.kind == "table" and table.table.codec.column("kind").kind == "categorical"
 
 
 def test_csv_numeric_labels_sorted_numerically(tmp_path: Path) -> None:
@@ -174,7 +174,11 @@ def test_csv_numeric_labels_sorted_numerically(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("cell", "what"), [("nan", "non-finite value nan"), ("inf", "non-finite value inf"), ("", "empty cell")]
+    ("cell", "what"),
+    [
+        ("inf", "non-finite value inf"),
+        ("-inf", "non-finite value -inf"),
+    ],  # "", "nan": missing cells (a table)
 )
 def test_csv_bad_cell_names_row_and_column(tmp_path: Path, cell: str, what: str) -> None:
     lines = ["a,b,c", "1,2,3", "4,5,6", f"7,{cell},9", "1,1,1"]
@@ -192,7 +196,11 @@ def test_csv_bad_cell_names_row_and_column(tmp_path: Path, cell: str, what: str)
         ("1,2\n3,4\n5,6\n", {}, "a header row with column names is required"),
         ("a,b\n1,2\n3\n5,6\n", {}, r"mixed shapes: row 2 \(line 3\) has 1 fields, the header has 2"),
         ("a,b\n1,2\n3,4\n", {"label": "z"}, "no column 'z' for label=; columns: a, b"),
-        ("a,b\n1,2\n3,4\n", {"lable": "a"}, r"unknown option.*'lable'.*valid options: label, delimiter"),
+        (
+            "a,b\n1,2\n3,4\n",
+            {"lable": "a"},
+            r"unknown option.*'lable'.*valid options: label, delimiter, encoding",
+        ),
         ("a,a\n1,2\n3,4\n", {}, "repeated column names"),
         ("y\n1\n2\n", {"label": "y"}, "no feature columns"),
     ],

@@ -24,7 +24,9 @@ def test_cached_folder_is_memory_mapped_and_reused(tmp_path, monkeypatch) -> Non
     make_folder(tmp_path / "imgs")
     ds = genlab.load_dataset(tmp_path / "imgs", cache=True)
     assert isinstance(ds.train, ImageArray) and isinstance(ds.train.raw, np.memmap)
-    assert ds.shape == (1, 10, 10) and ds.class_names == ["cats", "dogs"] and len(ds.train) + len(ds.test) == 60
+    assert (
+        ds.shape == (1, 10, 10) and ds.class_names == ["cats", "dogs"] and len(ds.train) + len(ds.test) == 60
+    )
     direct = genlab.load_dataset(tmp_path / "imgs", cache=False)  # the same pixels, decoded in memory
     np.testing.assert_allclose(np.asarray(ds.train), np.asarray(direct.train), atol=1 / 255)
     cached = list((tmp_path / "cache" / "folders").glob("*.npy"))

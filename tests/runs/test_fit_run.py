@@ -92,7 +92,7 @@ def test_force_with_bad_data_leaves_the_old_run(tmp_path: Path, genlab_cli) -> N
     args = ["fit", str(csv), "--model", "gaussian", "--out", str(run), "--no-evaluate"]
     assert genlab_cli(args)[0] == 0
     before = tree(run)
-    csv.write_text("a,b\n1,2\n3,nan\n" + "".join(f"{i},{2 * i}\n" for i in range(40)))
+    csv.write_text("a,b\n1,2\n3,inf\n" + "".join(f"{i},{2 * i}\n" for i in range(40)))
     code, _, err = genlab_cli([*args, "--force"])
     assert code == 2 and "row 2" in err and "'b'" in err
     assert tree(run) == before

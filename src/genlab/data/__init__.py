@@ -1,12 +1,13 @@
 """The data layer: `load_dataset(source, *, test_fraction=0.2, seed=0, **options) -> Dataset`.
 
-`source` is a built-in name (`list_datasets()`) or a path: .npz, .npy, .csv, an IDX file (raw or
-.gz) or a folder of images. Options are loader-specific and may be strings from the CLI
+`source` is a built-in name (`list_datasets()`), a path (.npz, .npy, .csv, an IDX file (raw or .gz)
+or a folder of images) or a table in Python (a pandas DataFrame or a dict of columns). Options are loader-specific and may be strings from the CLI
 ("500", "0.1", "true"); an unknown option is a DataError listing the valid ones.
 
 Built-in sets and their options are the registry (`registry.py`; `genlab datasets` lists them).
-Files: npz `key`, `labels` (array names); csv `label` (column), `delimiter`; image folders `size`,
-`color`; IDX `labels` (path of an IDX labels file).
+Files: npz `key`, `labels` (array names); csv `label` (column), `delimiter`, `encoding`, and for
+tables `table`, `types` ("col:kind,..."), `drop`, `target`, `max_categories` (see `genlab.data.table`);
+image folders `size`, `color`; IDX `labels` (path of an IDX labels file).
 
 Importing this package imports numpy only (sklearn, PIL load inside the loaders that need them).
 """
@@ -17,8 +18,11 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from genlab.data.dataset import Dataset, OptionSpec, coerce_options, make_dataset
 from genlab.data.registry import DATASETS, DatasetSpec
+from genlab.data.table import MAX_CATEGORIES, is_frame
 from genlab.errors import DataError
 
 __all__ = [
@@ -78,7 +82,43 @@ def _load_path(path: Path, options: dict[str, Any], test_fraction: Any, seed: An
         seed=seed,
         class_names=d.get("class_names"),
         feature_names=d.get("feature_names"),
+        table=d.get("table"),
     )
+
+
+#: the options a table given in Python (a DataFrame or dict of columns) takes
+FRAME_OPTIONS: OptionSpec = {
+    "types": (tuple, None),
+    "drop": (tuple, None),
+    "target": (str, None),
+    "label": (str, None),
+    "max_categories": (int, MAX_CATEGORIES),
+}
+
+
+def _load_frame(frame: Any, options: dict[str, Any], test_fraction: Any, seed: Any) -> Dataset:
+    from genlab.data.table import codec_from_frame, parse_types
+
+    opts = coerce_options(options, FRAME_OPTIONS, "table")
+    types = parse_types(opts["types"], "table")
+    label = opts["label"]
+    if label is not None:
+        types[label] = "categorical"
+    codec, typed = codec_from_frame(
+        frame, types=types, drop=opts["drop"] or (), target=opts["target"] or label,
+        max_categories=opts["max_categories"],
+    )  # fmt: skip
+    x = codec.encode(typed).astype(np.float32)
+    labels = class_names = None
+    if label is not None:
+        labels = x[:, codec.span(label)].argmax(1).astype(np.int64)
+        col = codec.column(label)
+        class_names = [str(c) for c in col.categories or []] + (["NA"] if col.has_missing else [])
+    return make_dataset(
+        name="table", kind="table", x=x, labels=labels, where="table", source="<DataFrame>",
+        options={k: v for k, v in opts.items() if v is not None}, test_fraction=test_fraction, seed=seed,
+        table=(codec, typed), class_names=class_names, feature_names=codec.encoded_names,
+    )  # fmt: skip
 
 
 def load_dataset(source: str | Path, *, test_fraction: float = 0.2, seed: int = 0, **options: Any) -> Dataset:
@@ -94,8 +134,12 @@ def load_dataset(source: str | Path, *, test_fraction: float = 0.2, seed: int = 
     """
     if isinstance(source, str) and source in DATASETS:
         return _load_builtin(DATASETS[source], options, test_fraction, seed)
+    if is_frame(source):
+        return _load_frame(source, options, test_fraction, seed)
     if not isinstance(source, str | Path):
-        raise DataError(f"dataset source must be a built-in name or a path, got {type(source).__name__}")
+        raise DataError(
+            f"dataset source must be a built-in name, a path or a table (DataFrame), got {type(source).__name__}"
+        )
     path = Path(source).expanduser()
     if not path.exists():
         close = difflib.get_close_matches(str(source), list_datasets(), n=1)

@@ -43,12 +43,13 @@ class Dataset:
     """A loaded data set, split into train and test.
 
     `train`/`test` are float32 arrays (N, *shape): images NCHW in [0, 1], vectors in their own
-    units. `log_density(x)` gives the true natural-log density of x (n, *shape) -> (n,) where it is
+    units, tables (kind "table") encoded by `table.codec` (see `genlab.data.table`), with the raw rows
+    in `table.train`/`table.test` (pandas DataFrames, row for row). `log_density(x)` gives the true natural-log density of x (n, *shape) -> (n,) where it is
     known exactly (the `8gaussians` and `checkerboard` toys), else it is None.
     """
 
     name: str
-    kind: str  # "vector" or "image"
+    kind: str  # "vector", "image" or "table"
     shape: tuple[int, ...]
     train: np.ndarray
     test: np.ndarray
@@ -66,6 +67,7 @@ class Dataset:
     class_names: list[str] | None = None
     feature_names: list[str] | None = None  # column names of vector data, where known
     split: str = "random"  # "random", "stratified" or "file" (the file held its own split)
+    table: Any = None  # kind "table": a `genlab.data.table.TableData` (codec and raw rows)
 
     @property
     def n_train(self) -> int:
@@ -98,6 +100,7 @@ class Dataset:
             "factor_names": self.factor_names,
             "class_names": self.class_names,
             "has_log_density": self.log_density is not None,
+            **({"table": self.table.codec.to_json()} if self.table is not None else {}),
         }
 
 
@@ -105,7 +108,8 @@ class Dataset:
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
-#: an option spec: name -> (type, default); type is int, float, bool or str; default None = optional
+#: an option spec: name -> (type, default); type is int, float, bool, str or tuple (of names); default
+#: None = optional
 OptionSpec = dict[str, tuple[type, Any]]
 
 
@@ -151,6 +155,11 @@ def _coerce_one(name: str, value: Any, typ: type, where: str) -> Any:
         if isinstance(value, str):
             return value
         raise bad
+    if typ is tuple:  # names: "a,b" from the CLI, or a list/tuple of strings from Python or JSON
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list | tuple) and all(isinstance(v, str) for v in items):
+            return tuple(v.strip() for v in items if v.strip())
+        raise DataError(f"{where}: option {name}={value!r} must be a name or a comma-separated list of names")
     raise TypeError(typ)  # a bug in a loader's spec, not bad input
 
 
@@ -271,11 +280,13 @@ def make_dataset(
     options: dict[str, Any],
     test_fraction: Any,
     seed: Any,
+    table: tuple[Any, Any] | None = None,
     **extra: Any,
 ) -> Dataset:
     """Check, split and fingerprint. Give either `x` (split here) or `presplit` = (train, test, y_train, y_test).
 
-    `extra` goes to the Dataset as is (factor_names, class_names, feature_names, log_density).
+    `table` = (codec, frame) for kind "table": `x` is `codec.encode(frame)` and the frame's rows are
+    split with it. `extra` goes to the Dataset as is (factor_names, class_names, feature_names, log_density).
     """
     test_fraction, seed = check_split_params(test_fraction, seed)
     train_f = test_f = None
@@ -306,6 +317,13 @@ def make_dataset(
         y_test = labels[te] if labels is not None else None
         if factors is not None:
             train_f, test_f = factors[tr].astype(np.float32), factors[te].astype(np.float32)
+        if table is not None:
+            from genlab.data.table import TableData
+
+            codec, frame = table
+            extra["table"] = TableData(
+                codec, frame.iloc[tr].reset_index(drop=True), frame.iloc[te].reset_index(drop=True)
+            )
     if not is_lazy(train):
         train = np.ascontiguousarray(train, dtype=np.float32)
         test = np.ascontiguousarray(test, dtype=np.float32)

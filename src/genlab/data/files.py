@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import math
 import struct
 import zipfile
@@ -25,6 +26,7 @@ import numpy as np
 
 from genlab.arrays import ImageArray
 from genlab.data.dataset import OptionSpec, check_finite, check_min_rows
+from genlab.data.table import MAX_CATEGORIES
 from genlab.errors import DataError
 from genlab.memory import check_fits, format_bytes
 
@@ -35,7 +37,16 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 FILE_OPTIONS: dict[str, OptionSpec] = {
     "npy": {},
     "npz": {"key": (str, None), "labels": (str, None)},
-    "csv": {"label": (str, None), "delimiter": (str, ",")},
+    "csv": {
+        "label": (str, None),
+        "delimiter": (str, None),  # None: sniffed from the header (comma, semicolon, tab or bar)
+        "encoding": (str, "utf-8"),
+        "table": (bool, None),  # None: a table when a cell is not a finite number (text, missing)
+        "types": (tuple, None),  # "col:kind,...": numeric, integer or categorical
+        "drop": (tuple, None),
+        "target": (str, None),  # the column train-on-synthetic, test-on-real predicts
+        "max_categories": (int, MAX_CATEGORIES),
+    },
     "folder": {"size": (int, None), "color": (bool, None), "cache": (bool, None)},
     "idx": {"labels": (str, None)},
 }
@@ -279,25 +290,62 @@ def _column_values(cells: list[str], column: str, path: Path, lines: list[int]) 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def load_csv(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
-    delimiter = opts["delimiter"]
-    if len(delimiter) != 1:
-        raise DataError(f"{path}: delimiter must be one character, got {delimiter!r}")
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _read_text(path: Path, encoding: str) -> str:
+    raw = path.read_bytes()
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = [
-                (reader.line_num, row) for reader in [csv.reader(f, delimiter=delimiter)] for row in reader
-            ]
-    except (UnicodeDecodeError, csv.Error) as e:
+        return raw.decode(
+            "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+        )
+    except LookupError:
+        raise DataError(f"{path}: unknown encoding={encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"{path}: not {encoding} text: byte 0x{raw[e.start]:02x} on line {line} (byte {e.start}); "
+            "give the file's encoding with --set encoding=latin-1 (or cp1252, ...)"
+        ) from None
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    """The candidate that splits the header into the most fields (a comma on a tie)."""
+    counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    if all(_is_number(h) for h in header):
+        raise DataError(f"{path}: the first row looks numeric; a header row with column names is required")
+    for j, h in enumerate(header):
+        if not h:
+            raise DataError(f"{path}: header: column {j + 1} has an empty name; give every column a name")
+        if header.index(h) != j:
+            raise DataError(
+                f"{path}: header has repeated column names: {h!r} is column {header.index(h) + 1} and {j + 1}"
+            )
+
+
+def load_csv(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    """A CSV with a header row: numeric vectors when every cell is a finite number (and `table` is not
+    forced), else a table (`genlab.data.table`): mixed types, missing values, `types`/`drop` overrides."""
+    delimiter = opts["delimiter"]
+    if delimiter is not None and len(delimiter) != 1:
+        raise DataError(f"{path}: delimiter must be one character, got {delimiter!r}")
+    text = _read_text(path, opts["encoding"])
+    if delimiter is None:
+        delimiter = _sniff_delimiter(text.lstrip("\n\r").split("\n", 1)[0])
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as e:
         raise DataError(f"{path}: not a readable CSV text file ({e})") from None
     rows = [(line, row) for line, row in rows if any(c.strip() for c in row)]  # drop blank lines
     if not rows:
         raise DataError(f"{path}: the file is empty (need a header row and at least 2 data rows)")
     header = [h.strip() for h in rows[0][1]]
-    if all(_is_number(h) for h in header):
-        raise DataError(f"{path}: the first row looks numeric; a header row with column names is required")
-    if len(set(header)) != len(header) or not all(header):
-        raise DataError(f"{path}: header has empty or repeated column names: {header}")
+    _check_header(path, header)
     data = rows[1:]
     check_min_rows(len(data), str(path))
     for r, (line, row) in enumerate(data):
@@ -309,13 +357,29 @@ def load_csv(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     label = opts["label"]
     if label is not None and label not in header:
         raise DataError(f"{path}: no column {label!r} for label=; columns: {', '.join(header)}")
-    features = [h for h in header if h != label]
+    drop = opts["drop"] or ()
+    absent = [d for d in drop if d not in header]
+    if absent:
+        raise DataError(
+            f"{path}: drop= names column(s) {', '.join(map(repr, absent))}; columns: {', '.join(header)}"
+        )
+    columns = {
+        h: list(col) for h, col in zip(header, zip(*(row for _, row in data), strict=True), strict=True)
+    }
+    kept = [h for h in header if h not in drop]
+    features = [h for h in kept if h != label]
     if not features:
         raise DataError(f"{path}: no feature columns besides the label column {label!r}")
-    columns = list(zip(*(row for _, row in data), strict=True))
+    table = opts["table"]
+    if table is None:  # auto: a table unless every feature cell is a finite number and nothing asks for one
+        table = bool(opts["types"] or opts["target"] or drop) or not all(
+            _all_finite_numbers(columns[h]) for h in features
+        )
+    if table:
+        return _load_table(path, kept, columns, lines, opts)
     x = np.empty((len(data), len(features)), dtype=np.float64)
     for j, name in enumerate(features):
-        col = _column_values(list(columns[header.index(name)]), name, path, lines)
+        col = _column_values(columns[name], name, path, lines)
         bad = ~np.isfinite(col)
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
@@ -325,14 +389,54 @@ def load_csv(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
         x[:, j] = col
     out: dict[str, Any] = {"x": x.astype(np.float32), "kind": "vector", "feature_names": features}
     if label is not None:
-        cells = [c.strip() for c in columns[header.index(label)]]
-        for r, c in enumerate(cells):
-            if not c:
-                raise DataError(f"{path}: row {r + 1} (line {lines[r]}), column {label!r}: empty label")
-        values = np.array(cells)
-        if all(_is_number(c) for c in cells):
-            values = values.astype(np.float64)
-        out["labels"], out["class_names"] = encode_labels(values, f"{path}: column {label!r}")
+        out["labels"], out["class_names"] = _text_labels(columns[label], label, path, lines)
+    return out
+
+
+def _all_finite_numbers(cells: list[str]) -> bool:
+    try:
+        return bool(np.isfinite(np.array(cells, dtype=np.float64)).all())
+    except ValueError:
+        return False
+
+
+def _text_labels(cells: list[str], label: str, path: Path, lines: list[int]) -> tuple[np.ndarray, list[str]]:
+    cells = [c.strip() for c in cells]
+    for r, c in enumerate(cells):
+        if not c:
+            raise DataError(f"{path}: row {r + 1} (line {lines[r]}), column {label!r}: empty label")
+    values = np.array(cells)
+    if all(_is_number(c) for c in cells):
+        values = values.astype(np.float64)
+    return encode_labels(values, f"{path}: column {label!r}")
+
+
+def _load_table(
+    path: Path, kept: list[str], columns: dict[str, list[str]], lines: list[int], opts: dict[str, Any]
+) -> dict[str, Any]:
+    from genlab.data.table import codec_from_text, parse_types
+
+    label = opts["label"]
+    types = parse_types(opts["types"], str(path))
+    if label is not None:
+        if types.get(label, "categorical") != "categorical":
+            raise DataError(f"{path}: the label column {label!r} must be categorical, not {types[label]}")
+        types[label] = "categorical"
+    codec, frame = codec_from_text(
+        kept, [columns[h] for h in kept], where=str(path), lines=lines, types=types,
+        target=opts["target"] or label, max_categories=opts["max_categories"],
+    )  # fmt: skip
+    out: dict[str, Any] = {
+        "x": codec.encode(frame, where=str(path)).astype(np.float32),
+        "kind": "table",
+        "table": (codec, frame),
+        "feature_names": codec.encoded_names,
+    }
+    if label is not None:
+        col = codec.column(label)
+        span = codec.span(label)
+        out["labels"] = out["x"][:, span].argmax(1).astype(np.int64)
+        out["class_names"] = [str(c) for c in col.categories or []] + (["NA"] if col.has_missing else [])
     return out
 
 

@@ -65,6 +65,11 @@ DATASETS: dict[str, DatasetSpec] = {
             params={"fn": "load_digits", "images": True},
         ),
         DatasetSpec(
+            "penguins", "344 Palmer penguins: a table of 3 categories, 4 measurements, a year, missing cells",
+            "genlab.data.builtin:load_packaged_table",
+            {"types": (tuple, None), "drop": (tuple, None), "target": (str, None)}, {"file": "penguins.csv"},
+        ),
+        DatasetSpec(
             "tins", "procedural biscuit-tin images (1x32x32 by default), factors height and width",
             "genlab.data.tins:load_tins",
             {**_N, "size": (int, 32), "color": (bool, False), "extra_factors": (bool, False)},

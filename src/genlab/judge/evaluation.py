@@ -64,6 +64,7 @@ class Evaluation:
     seed: int = 0  # model.sample(n, seed=seed) reproduces the samples that copies' sample_index points into
     seconds: float = field(default=0.0, compare=False)
     samples: np.ndarray | None = field(default=None, compare=False, repr=False)
+    frame: Any = field(default=None, compare=False, repr=False)  # tables: the judged samples as a DataFrame
     sample_seconds: float = field(default=0.0, compare=False)  # of `seconds`, spent drawing the samples
 
     @property
@@ -132,11 +133,13 @@ def evaluate_features(
     plan: Plan | None = None,
     model: Any = None,
     dataset: Any = None,
+    frames: Any = None,
     specs: list[MetricSpec] = METRICS,
 ) -> Evaluation:
     """Both rules on feature arrays (N, D): n = len(generated) samples against a held-out sample of n test rows.
 
-    `model` and `dataset` let metrics that need more than features (the held-out NLL) run.
+    `model` and `dataset` let metrics that need more than features (the held-out NLL) run; `frames`
+    (a `genlab.judge.tables.TableFrames`) the table metrics.
     """
     from genlab.judge import metrics as M
 
@@ -154,7 +157,7 @@ def evaluate_features(
             f"needs a held-out real sample of the same size, so use n <= {len(test)}"
         )
     plan = plan or make_plan(len(train), len(test), n, seed)
-    ctx = EvalContext(train, test, gen, plan, seed=seed, model=model, dataset=dataset)
+    ctx = EvalContext(train, test, gen, plan, seed=seed, model=model, dataset=dataset, frames=frames)
     tables: dict[str, dict[str, Any]] = {"rule1": {}, "rule2": {}}
     sigmas: dict[str, float | None] = {}
     for s in specs:
@@ -194,6 +197,25 @@ def _check_dataset(dataset: Any) -> Any:
     return dataset
 
 
+def _table_samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.ndarray, Any, Any]:
+    """A table's samples: drawn from a model or given as a DataFrame; (encoded rows, model, the frame)."""
+    from genlab.data.table import is_frame
+
+    codec = dataset.table.codec
+    if is_frame(source):
+        import pandas as pd
+
+        frame = source if isinstance(source, pd.DataFrame) else pd.DataFrame(source)
+        n = int(n if n is not None else min(len(frame), len(dataset.test), DEFAULT_N_CAP))
+        if len(frame) < n:
+            raise DataError(f"evaluate: n={n} but only {len(frame)} generated rows were given")
+        frame, model = frame.iloc[:n].reset_index(drop=True), None
+    else:
+        x, model = _samples(source, dataset, n, seed)
+        frame = codec.decode(x)  # judge the table the user gets: categories snapped, numbers rounded
+    return codec.encode(frame, where="generated samples").astype(np.float32), model, frame
+
+
 def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.ndarray, Any]:
     from genlab.checks import check_array
 
@@ -216,7 +238,8 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
                 f"evaluate: the model makes observations of shape {tuple(source.shape_)}, the data has {shape}"
             )
         n = int(n if n is not None else min(n_test, DEFAULT_N_CAP))
-        x = check_array(source.sample(n, seed=seed), what="generated samples", shape=shape)
+        draw = getattr(source, "sample_encoded", source.sample)  # a table model's sample is a DataFrame
+        x = check_array(draw(n, seed=seed), what="generated samples", shape=shape)
         return x, source
     x = check_array(source, what="generated samples", shape=shape)
     n = int(n if n is not None else min(len(x), n_test, DEFAULT_N_CAP))
@@ -229,6 +252,7 @@ def evaluate(
     source: Any, dataset: Any, *, n: int | None = None, features: Any = "auto", seed: int = 0
 ) -> Evaluation:
     """Judge a fitted model, or an array of samples (N, *shape), against `dataset` by Rule 1 and Rule 2.
+    For a table, samples may also be a DataFrame of its columns, and the table metrics run too.
 
     n defaults to min(test rows, 10,000) (for an array, also at most its length). `features`:
     "auto", "pixels", "random", a TorchScript path, an nn.Module, or a `FeatureExtractor`.
@@ -241,7 +265,14 @@ def evaluate(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise GenlabError(f"evaluate: seed must be a non-negative integer, got {seed!r}")
     t_sample = time.perf_counter()
-    x, model = _samples(source, dataset, n, int(seed))
+    frames = None
+    if getattr(dataset, "table", None) is not None:
+        from genlab.judge.tables import TableFrames
+
+        x, model, frame = _table_samples(source, dataset, n, int(seed))
+        frames = TableFrames(dataset.table.codec, dataset.table.train, dataset.table.test, frame)
+    else:
+        x, model = _samples(source, dataset, n, int(seed))
     t_sample = time.perf_counter() - t_sample
     train = np.asarray(dataset.train, np.float32)
     test = np.asarray(dataset.test, np.float32)
@@ -249,8 +280,9 @@ def evaluate(
     ext = features if isinstance(features, FeatureExtractor) else make_extractor(features, dataset)
     ev = evaluate_features(
         ext(train), ext(test), ext(x), seed=int(seed), features=dict(ext.info), plan=plan,
-        model=model, dataset=dataset,
+        model=model, dataset=dataset, frames=frames,
     )  # fmt: skip
     ev.seconds = time.perf_counter() - started
     ev.samples, ev.sample_seconds = x, t_sample
+    ev.frame = None if frames is None else frames.gen
     return ev

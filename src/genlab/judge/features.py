@@ -1,6 +1,7 @@
 """Feature spaces for the metrics, offline: nothing is ever downloaded.
 
-    "auto"    vectors: standardised with the training mean and std.
+    "auto"    vectors: standardised with the training mean and std. tables: their encoded rows
+              (standardised numbers, one-hot categories, missing indicators; `genlab.data.table`).
               images: genlab's own small CNN, trained deterministically on the training split: a
               classifier when labels exist (its test accuracy is reported), else an autoencoder
               (its test reconstruction error is reported). The 64-d embedding before the last
@@ -358,6 +359,8 @@ def make_extractor(features: Any, dataset: Any, *, steps: int | None = None) -> 
         raise GenlabError(
             f"features must be 'auto', 'pixels', 'random', a TorchScript path or an nn.Module, got {features!r}"
         )
+    if kind == "table":  # the encoding already scales numbers; one-hot columns keep distances of 0 or sqrt 2
+        return FeatureExtractor({"kind": "encoded", "dim": int(np.prod(train.shape[1:]))})
     if kind != "image":
         return FeatureExtractor(
             {"kind": "standardised", "dim": int(np.prod(train.shape[1:]))}

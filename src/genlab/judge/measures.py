@@ -70,9 +70,11 @@ class EvalContext:
         seed: int,
         model: Any = None,
         dataset: Any = None,
+        frames: Any = None,
     ) -> None:
         self.train, self.test, self.gen, self.plan, self.seed = train, test, gen, plan, int(seed)
         self.model, self.dataset = model, dataset
+        self.frames = frames  # tables: the raw rows (`genlab.judge.tables.TableFrames`), else None
         self.n = len(gen)
         self.t = test[plan.test_idx]  # T (n, D)
         self.s = train[plan.train_idx]  # S (n, D)

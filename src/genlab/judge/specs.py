@@ -61,6 +61,7 @@ class MetricSpec:
 
 
 _M = "genlab.judge.measures"
+_T = "genlab.judge.tables"
 
 METRICS: list[MetricSpec] = [
     # ------------------------------------------------------------------ Rule 1: fidelity
@@ -148,6 +149,42 @@ METRICS: list[MetricSpec] = [
         good="0.5",
         why="samples lie closer to the training set than to held-out data",
         margin=0.05, better="near:0.5",
+    ),
+    # ------------------------------------------------------------------ tables only (None otherwise)
+    MetricSpec(
+        "column_shapes", "rule1", "column shapes (KS / TV complement)", "col shapes", f"{_T}:column_shapes", "lower",
+        help="mean over columns of 1 - KS statistic (numbers) or 1 - total variation (categories), as SDMetrics; 1 ideal",
+        good="higher, ~1",
+        why="some columns' distributions differ from the data's more than held-out rows do",
+        margin=0.02, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "pair_trends", "rule1", "column pair trends", "pair trends", f"{_T}:pair_trends", "lower",
+        help="mean over column pairs of correlation similarity (numbers) or contingency similarity, as SDMetrics; 1 ideal",
+        good="higher, ~1",
+        why="the relations between columns differ from the data's more than held-out rows do",
+        margin=0.02, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "tstr", "rule1", "train on synthetic, test on real", "TSTR", f"{_T}:tstr", "lower",
+        help="score on held-out rows of a model predicting the target column, trained on samples (reference: on real rows)",
+        good="higher, as the reference",
+        why="a model trained on the samples predicts the target worse than one trained on real rows",
+        margin=0.05, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "dcr", "rule2", "distance to closest record (Gower)", "DCR", f"{_T}:dcr", "lower",
+        help="median Gower distance of samples to their closest training row; as held-out rows, not lower",
+        good="as the reference or higher",
+        why="samples sit closer to training rows than held-out real rows do",
+        margin=0.0, better="higher", compare=True,
+    ),
+    MetricSpec(
+        "exact_copies", "rule2", "exact copies of training rows", "copies", f"{_T}:exact_copies", "higher",
+        help="share of samples equal to a training row in every column",
+        good="as the reference (~0)",
+        why="more samples are exact copies of training rows than held-out real rows are",
+        margin=0.01, compare=True,
     ),
 ]  # fmt: skip
 

@@ -33,32 +33,51 @@ __all__ = [
 
 @dataclass
 class FitData:
-    """What a family sees in `_fit`: float32 arrays shaped (N, *shape)."""
+    """What a family sees in `_fit`: float32 arrays shaped (N, *shape). A table arrives encoded (kind
+    "table", `table` its `TableCodec`): families that treat columns by type read `blocks()`."""
 
     train: np.ndarray
     test: np.ndarray | None
     shape: tuple[int, ...]
-    kind: str  # "vector" or "image"
+    kind: str  # "vector", "image" or "table"
     labels: np.ndarray | None = None
     dataset: Any = None  # the Dataset, when one was given
+    table: Any = None  # kind "table": the TableCodec
 
     @property
     def dim(self) -> int:
         return int(np.prod(self.shape))
 
+    def blocks(self) -> list[Any]:
+        """The encoded columns by type (`genlab.data.table.Block`); plain vectors are all numeric."""
+        from genlab.data.table import Block
+
+        if self.table is not None:
+            return self.table.blocks()
+        return [Block(f"x{j}", "numeric", j, j + 1) for j in range(self.dim)]
+
 
 def as_fit_data(data: Any) -> FitData:
-    """Accept a `Dataset` or an array of shape (N, D) / (N, C, H, W)."""
-    if hasattr(data, "train") and hasattr(data, "kind"):
+    """Accept a `Dataset`, an array of shape (N, D) / (N, C, H, W), or a table (a pandas DataFrame or a
+    dict of columns: encoded by a `TableCodec` inferred from it, all rows used for training)."""
+    from genlab.data.table import codec_from_frame, is_frame
+
+    if is_frame(data):
+        codec, frame = codec_from_frame(data, where="training table")
+        train = check_array(codec.encode(frame), what="training table")
+        fd = FitData(train, None, tuple(train.shape[1:]), "table", table=codec)
+    elif hasattr(data, "train") and hasattr(data, "kind"):
         train = check_array(data.train, what=f"dataset {getattr(data, 'name', '?')!r} train split")
         test = data.test if getattr(data, "test", None) is not None and len(data.test) else None
         if test is not None:
             test = check_array(
                 test, what=f"dataset {getattr(data, 'name', '?')!r} test split", shape=train.shape[1:]
             )
+        table = getattr(data, "table", None)
         fd = FitData(
-            train, test, tuple(train.shape[1:]), data.kind, getattr(data, "train_labels", None), data
-        )
+            train, test, tuple(train.shape[1:]), data.kind, getattr(data, "train_labels", None), data,
+            table=getattr(table, "codec", None),
+        )  # fmt: skip
     else:
         train = check_array(data, what="training data")
         fd = FitData(train, None, tuple(train.shape[1:]), "image" if train.ndim == 4 else "vector")
@@ -147,6 +166,7 @@ class GenerativeModel:
         self._check(fd)
         self.shape_ = fd.shape
         self.kind_ = fd.kind
+        self.table_ = fd.table
         try:
             self._fit(fd, budget=budget, seed=seed, **options)
         except BaseException:
@@ -154,8 +174,14 @@ class GenerativeModel:
             raise
         return self
 
-    def sample(self, n: int, *, seed: int | None = None) -> np.ndarray:
-        """Draw `n` observations, shape (n, *shape), float32, in the data's own space."""
+    def sample(self, n: int, *, seed: int | None = None) -> Any:
+        """Draw `n` observations, shape (n, *shape), float32, in the data's own space. A model fitted on
+        a table returns a pandas DataFrame with the table's columns, dtypes and categories."""
+        x = self.sample_encoded(n, seed=seed)
+        return x if self.table is None else self.table.decode(x)
+
+    def sample_encoded(self, n: int, *, seed: int | None = None) -> np.ndarray:
+        """`sample` as the family draws it: float32 (n, *shape); for a table, its encoded rows."""
         self._check_fitted("sample")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise GenlabError(f"n must be a positive integer, got {n!r}")
@@ -164,11 +190,22 @@ class GenerativeModel:
         x = np.asarray(self._sample(int(n), resolve_seed(seed)), dtype=np.float32)
         return x.reshape(int(n), *self.shape_)
 
+    @property
+    def table(self) -> Any:
+        """The `TableCodec` of the table the model was fitted on, or None."""
+        return getattr(self, "table_", None)
+
     def log_prob(self, x: Any) -> np.ndarray:
-        """Log density (natural log) of each observation in the data's own space, shape (n,)."""
+        """Log density (natural log) of each observation in the data's own space, shape (n,). A table
+        model takes rows of its table (a DataFrame; the density is of their encoding) or encoded rows."""
         self._check_fitted("log_prob")
         if self.log_prob_kind is None:
             raise NotSupported(self._no_log_prob_message())
+        if self.table is not None and not isinstance(x, np.ndarray):
+            from genlab.data.table import is_frame
+
+            if is_frame(x):
+                x = self.table.encode(x, where="log_prob input")
         x = check_array(x, what="log_prob input", shape=self.shape_)
         return np.asarray(self._log_prob(x), dtype=np.float64).reshape(len(x))
 

@@ -60,7 +60,7 @@ class KDE(GenerativeModel):
         x = np.asarray(data.train, dtype=np.float64).reshape(len(data.train), -1)
         d = x.shape[1]
         self.center_ = x.mean(0)
-        if data.kind == "vector":
+        if data.kind != "image":  # vectors and encoded tables
             s = x.std(0)
             self.scale_ = np.where(s > 0, s, 1.0)
         else:

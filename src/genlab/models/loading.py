@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from genlab.errors import DataError
 from genlab.fileio import load_arrays, read_json
 from genlab.layout import CONFIG_FILE, WEIGHTS_FILE
@@ -62,8 +64,19 @@ def load_model(path: str | Path) -> Any:
         or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
     ):
         raise DataError(f'{cfg_path}: "shape" must be a list of positive integers, got {shape!r}')
-    if kind not in ("vector", "image"):
-        raise DataError(f'{cfg_path}: "kind" must be "vector" or "image", got {kind!r}')
+    if kind not in ("vector", "image", "table"):
+        raise DataError(f'{cfg_path}: "kind" must be "vector", "image" or "table", got {kind!r}')
+    table = None
+    if kind == "table":
+        from genlab.data.table import TableCodec
+
+        if not isinstance(config.get("table"), dict):
+            raise DataError(f'{cfg_path}: a table model needs its "table" description')
+        table = TableCodec.from_json(config["table"])
+        if table.dim != int(np.prod(shape)):
+            raise DataError(
+                f"{cfg_path}: the table encodes to {table.dim} columns, the model has shape {shape}"
+            )
     meta = config.get("state", {})
     if not isinstance(meta, dict):
         raise DataError(f'{cfg_path}: "state" must be an object')
@@ -74,6 +87,7 @@ def load_model(path: str | Path) -> Any:
         model = cls(**params)
         model.shape_ = tuple(shape)
         model.kind_ = kind
+        model.table_ = table
         model._set_state(arrays, meta)
     except DataError:
         raise

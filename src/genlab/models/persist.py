@@ -35,6 +35,8 @@ def save_model(model: Any, path: str | Path, *, overwrite: bool = False) -> Path
         "kind": model.kind_,
         "state": meta,
     }
+    if getattr(model, "table_", None) is not None:
+        config["table"] = model.table_.to_json()  # decodes samples back into the table
     save_arrays(path / WEIGHTS_FILE, arrays, metadata={"format": f"{FORMAT}/{model.name}"})
     write_json(path / CONFIG_FILE, config)
     return path

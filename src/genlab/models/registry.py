@@ -100,6 +100,22 @@ REGISTRY: dict[str, ModelSpec] = {
             False,
             "energy-based model, contrastive divergence with short-run Langevin",
         ),
+        ModelSpec(
+            "copula",
+            "genlab.models.copula:GaussianCopula",
+            "baseline",
+            "none",
+            False,
+            "Gaussian copula: empirical marginals, category intervals, one correlation matrix (tables)",
+        ),
+        ModelSpec(
+            "tabddpm",
+            "genlab.models.tabddpm:TabDDPM",
+            "diffusion",
+            "none",
+            False,
+            "tabular diffusion: Gaussian on numeric columns, multinomial on categories (TabDDPM)",
+        ),
     ]
 }
 

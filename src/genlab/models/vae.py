@@ -316,7 +316,7 @@ class VAE(NeuralModel):
         for i in range(0, n, 4096):
             z = self._latents(min(4096, n - i), g)
             loc, log_sd = self._decode_mean(z)
-            if self.kind_ == "vector":  # a draw from p(x|z); images keep the mean
+            if self.kind_ != "image":  # a draw from p(x|z) (vectors, tables); images keep the mean
                 loc = loc + log_sd.exp() * torch.randn(loc.shape, generator=g)
             out.append(loc)
         return torch.cat(out).numpy()

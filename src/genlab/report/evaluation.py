@@ -91,6 +91,8 @@ def _verdict_words(rule: str, verdict: dict[str, Any]) -> Raw:
 def _closest(ev: dict[str, Any], figs: Any, kind: str) -> list[str]:
     """The section: each close sample beside its nearest training observation (images), or joined to it
     in a scatter with a table of distances (vectors); pictures drawn by the evaluation."""
+    if kind == "table":
+        return _closest_rows(figs)
     copies = ((ev.get("rule2") or {}).get("copies") or [])[:N_CLOSEST]
     out = [h2(f"The {len(copies) or N_CLOSEST} samples closest to the training set", "closest")]
     pictures = [k for k in range(len(copies)) if f"closest-{k}" in figs]
@@ -126,6 +128,36 @@ def _closest(ev: dict[str, Any], figs: Any, kind: str) -> list[str]:
         + Raw("</div>" + note)
     )
     return out
+
+
+def _closest_rows(figs: Any) -> list[str]:
+    """A table run: each close sample as a row, its closest training row under it, with their Gower distance."""
+    from genlab.fileio import read_json
+
+    path = figs.dir / "closest.json"
+    out = [h2(f"The {N_CLOSEST} samples closest to a training row", "closest")]
+    if not path.is_file():
+        return [*out, Raw('<p class="note">Not available (no evaluation of the table yet).</p>')]
+    data = read_json(path)
+    cols = list(data.get("columns") or [])
+    rows = []
+    for p in data.get("pairs") or []:
+        dist = f"{fmt(p['distance'], 3)} (own NN {fmt(p['train_nn_distance'], 3)})"
+        rows.append([f"generated #{p['sample_index']}", dist, *[_cell(p["sample"].get(c)) for c in cols]])
+        rows.append([f"train #{p['train_index']}", "", *[_cell(p["train"].get(c)) for c in cols]])
+    out.append(table(["row", "Gower distance", *cols], rows, cls="rows", numeric=False))
+    out.append(
+        Raw(
+            '<p class="note">Each generated sample above its closest training row. Gower distance: numbers differ by '
+            '|a - b| / range, categories by 0 or 1, averaged over columns (0: an exact copy). "own NN" is that '
+            "training row's distance to its closest other training row.</p>"
+        )
+    )
+    return out
+
+
+def _cell(v: Any) -> str:
+    return "NA" if v is None else fmt(v) if isinstance(v, float) else str(v)
 
 
 def evaluation_sections(

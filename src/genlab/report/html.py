@@ -72,14 +72,31 @@ def _overview(run: Path, info: dict[str, Any], data: dict[str, Any], log: list[d
             ["training", f"{info['fit_seconds']:.1f} s (budget {budget}, seed {info.get('seed')}{steps})"]
         )
     rows.append(["status", str(info.get("status", "?"))])
-    return [h2("Data and model", "overview"), table(None, rows, cls="kv", numeric=False)]
+    out = [h2("Data and model", "overview"), table(None, rows, cls="kv", numeric=False)]
+    if isinstance(data.get("table"), dict):
+        out += _columns(data["table"])
+    return out
+
+
+def _columns(table_json: dict[str, Any]) -> list[str]:
+    """A table's columns as genlab inferred them (kind, decoded dtype, levels or range, missing share)."""
+    from genlab.data.table import TableCodec
+
+    codec = TableCodec.from_json(table_json)
+    rows = [[c.name, c.kind, c.dtype, c.values_text(), f"{c.missing:.1%}"] for c in codec.columns]
+    note = (
+        f'<p class="note">Column types as inferred (override with <code>--set types=COL:KIND</code>, drop a column '
+        f"with <code>--set drop=COL</code>); train-on-synthetic predicts <b>{esc(str(codec.target))}</b>.</p>"
+    )
+    return [Raw("<h3>Columns</h3>"), table(["column", "kind", "dtype", "values", "missing"], rows, numeric=False),
+            Raw(note)]  # fmt: skip
 
 
 def _training(log: list[dict[str, Any]], figs: Figures) -> list[str]:
     out = [h2("Training", "training")]
     if "curves" in figs:
         out.append(figs.figure("curves", cls="plot"))
-    elif log and any(k.endswith("log_prob") for k in log[-1]):
+    elif log and not any(isinstance(r.get("losses"), dict) for r in log) and "wall_time" in log[-1]:
         r = log[-1]
         out.append(Raw('<p class="note">Fitted in closed form (no training curve).</p>'))
         rows = [

@@ -8,6 +8,9 @@
     figures/closest-K.png  the K-th generated sample closest to the training set beside its nearest
                            training observation (images); figures/closest.png, a scatter (vectors)
     figures/latent/        latent map, scatter, interpolations and latent.json (models with a latent)
+    tables instead: figures/samples.png, each column's histogram (or level shares) of held-out rows
+    beside the judged samples, and figures/closest.json, the samples closest to a training row (Gower)
+    with that row, as table rows
 
 The report (`genlab.report`) only reads these: it never samples, encodes or trains.
 """
@@ -74,7 +77,9 @@ def draw_figures(
     )
 
     samples = getattr(evaluation, "samples", None)
-    if samples is not None:
+    if samples is not None and getattr(dataset, "table", None) is not None:
+        _table_figures(out, index, dataset, evaluation)
+    elif samples is not None:
         if dataset.kind == "image":
             n = min(N_SHOW, len(samples), len(dataset.test))
             _put(
@@ -136,3 +141,36 @@ def draw_figures(
         index["latent"] = {"dir": LATENT_SUBDIR, **summary}
     write_json(out / FIGURES_FILE, index)
     return index
+
+
+def _table_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: Any) -> None:
+    """A table run: per-column marginals (real test rows beside the judged samples) and the closest pairs as rows."""
+    from genlab.data.table import frame_rows
+    from genlab.viz.plots import marginals_png
+
+    codec, real, gen = dataset.table.codec, dataset.table.test, evaluation.frame
+    columns = []
+    for c in codec.columns:
+        if c.kind == "categorical":
+            values = [
+                f[c.name].astype(object).where(f[c.name].notna(), "NA").astype(str).to_numpy()
+                for f in (real, gen)
+            ]
+        else:
+            values = [f[c.name].dropna().to_numpy(dtype=np.float64) for f in (real, gen)]
+        columns.append((c.name, "categorical" if c.kind == "categorical" else "numeric", *values))
+    _put(out, index, "samples", marginals_png(columns),
+         f"each column: {len(real)} held-out test rows (grey) beside the {len(gen)} judged samples (blue, seed "
+         f"{evaluation.seed})")  # fmt: skip
+    closest = (evaluation.rule2.get("dcr") or {}).get("closest") or []
+    if closest:
+        pairs = [
+            {**c, "sample": frame_rows(gen.iloc[[c["sample_index"]]])[0],
+             "train": frame_rows(dataset.table.train.iloc[[c["train_index"]]])[0]}
+            for c in closest[:N_CLOSEST]
+        ]  # fmt: skip
+        write_json(out / "closest.json", {"columns": codec.names, "pairs": pairs})
+        index["closest_rows"] = {
+            "file": "closest.json",
+            "caption": "the samples closest to a training row (Gower)",
+        }

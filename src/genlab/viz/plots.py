@@ -10,6 +10,7 @@ import numpy as np
 __all__ = [
     "closest_scatter_png",
     "curves_png",
+    "marginals_png",
     "new_figure",
     "new_panels",
     "pairs_plot_png",
@@ -245,5 +246,37 @@ def watch_png(log: list[dict[str, Any]]) -> bytes | None:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     axes[0, 1].legend(fontsize=7)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def marginals_png(columns: list[tuple[str, str, np.ndarray, np.ndarray]], *, per_row: int = 4) -> bytes:
+    """One panel per table column: histograms (numbers) or level shares (categories) of real (grey) and
+    generated (blue). `columns`: (name, "numeric" | "categorical", real values, generated values), where
+    categorical values are level names as strings ("NA" for missing) and numbers drop missing cells."""
+    rows = max(1, -(-len(columns) // per_row))
+    fig, axes = new_panels(min(per_row, len(columns)), 3.2, 2.4, nrows=rows)
+    for ax in axes.ravel()[len(columns) :]:
+        ax.axis("off")
+    for ax, (name, kind, real, gen) in zip(axes.ravel(), columns, strict=False):
+        if kind == "categorical":
+            levels = sorted(set(real.tolist()) | set(gen.tolist()))[:20]
+            pos = np.arange(len(levels))
+            share = [[float(np.mean(v == lv)) if len(v) else 0.0 for lv in levels] for v in (real, gen)]
+            ax.bar(pos - 0.2, share[0], 0.4, color="0.6", label="real")
+            ax.bar(pos + 0.2, share[1], 0.4, color="tab:blue", label="generated")
+            ax.set_xticks(
+                pos, [str(lv)[:10] for lv in levels], rotation=45 if len(levels) > 3 else 0, fontsize=7
+            )
+        else:
+            both = np.concatenate([real, gen]) if len(real) + len(gen) else np.zeros(1)
+            bins = np.histogram_bin_edges(both, bins=30)
+            ax.hist(real, bins=bins, density=True, color="0.6", label="real")
+            ax.hist(
+                gen, bins=bins, density=True, histtype="step", lw=1.5, color="tab:blue", label="generated"
+            )
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
     return png_bytes(fig)
