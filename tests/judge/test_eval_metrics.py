@@ -214,3 +214,17 @@ def test_metric_inputs_are_checked():
         precision_recall(good, bad)
     with pytest.raises(DataError, match="k=3"):
         precision_recall(np.zeros((3, 2)), np.zeros((10, 2)))
+
+
+def test_neighbours_on_another_device_match(monkeypatch) -> None:
+    """The distance blocks are computed on a GPU when there is one and the work is large. This machine has
+    none, so only the plumbing is tested: forcing a device (GENLAB_EVAL_DEVICE) gives the same neighbours,
+    and small work stays on the CPU."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 7)), rng.normal(size=(400, 7))
+    d0, i0 = N.knn(a, b, 3)
+    monkeypatch.setenv("GENLAB_EVAL_DEVICE", "cpu")
+    d1, i1 = N.knn(a, b, 3)
+    np.testing.assert_array_equal(i0, i1)
+    np.testing.assert_allclose(d0, d1)
+    assert N.compute_device(10, 10).type == "cpu"

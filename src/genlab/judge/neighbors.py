@@ -13,16 +13,40 @@ in float64 from the chosen rows, so an exact copy is at distance 0, not at float
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from genlab.errors import DataError
 
-__all__ = ["BLOCK_BYTES", "as_tensor", "common_dtype", "knn", "kth_neighbour_distance", "sq_distance_blocks"]
+__all__ = [
+    "BLOCK_BYTES",
+    "as_tensor",
+    "common_dtype",
+    "compute_device",
+    "knn",
+    "kth_neighbour_distance",
+    "sq_distance_blocks",
+]
 
 #: Bytes of distances one block may hold; a few such temporaries live at once.
 BLOCK_BYTES = 8 * 2**20
+#: below this many distances (query rows x reference rows) the CPU is faster than moving data to a GPU
+GPU_MIN_PAIRS = 10_000_000
+
+
+def compute_device(n_query: int, n_ref: int) -> torch.device:
+    """Where the distances are computed: a CUDA GPU when there is one and the work is large enough
+    (GENLAB_EVAL_DEVICE=cpu|cuda forces it), else the CPU. Results always come back to the CPU."""
+    import os
+
+    forced = os.environ.get("GENLAB_EVAL_DEVICE")
+    if forced:
+        return torch.device(forced)
+    if torch.cuda.is_available() and n_query * n_ref >= GPU_MIN_PAIRS:
+        return torch.device("cuda")
+    return torch.device("cpu")
 
 
 def common_dtype(*arrays: np.ndarray | torch.Tensor) -> torch.dtype:
@@ -38,16 +62,20 @@ def as_tensor(x: np.ndarray | torch.Tensor, dtype: torch.dtype | None = None) ->
 
 
 def sq_distance_blocks(
-    a: torch.Tensor, b: torch.Tensor, *, block_bytes: int = BLOCK_BYTES
+    a: torch.Tensor, b: torch.Tensor, *, block_bytes: int = BLOCK_BYTES, device: Any = None
 ) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yield (start, D2) with D2 = squared distances of rows a[start:start+r] to all of b, shape (r, M)."""
+    """Yield (start, D2) with D2 = squared distances of rows a[start:start+r] to all of b, shape (r, M),
+    on the devices of a and b; with `device`, the products are computed there and D2 comes back to a's."""
+    home = a.device
+    dev = compute_device(len(a), len(b)) if device is None else torch.device(device)
+    a, b = a.to(dev), b.to(dev)
     b_sq = (b * b).sum(1)  # (M,)
     rows = max(1, int(block_bytes) // (b.element_size() * max(1, len(b))))
     for start in range(0, len(a), rows):
         a_blk = a[start : start + rows]  # (r, D)
         d2 = torch.addmm(b_sq[None, :], a_blk, b.T, alpha=-2.0)  # (r, M): ||b||^2 - 2 a.b
         d2.add_((a_blk * a_blk).sum(1, keepdim=True)).clamp_(min=0.0)
-        yield start, d2
+        yield start, d2.to(home)
 
 
 def knn(
