@@ -234,11 +234,16 @@ def sample(
     ] = None,
     klass: Annotated[
         str | None,
-        typer.Option("--class", help="Conditional models: draw this class (its index or name, e.g. 7 or Sandal)."),
+        typer.Option(
+            "--class", help="Conditional models: draw this class (its index or name, e.g. 7 or Sandal)."
+        ),
     ] = None,
     per_class: Annotated[
         int | None,
-        typer.Option("--per-class", help="Conditional models: this many draws of every class (a PNG: one row per class)."),
+        typer.Option(
+            "--per-class",
+            help="Conditional models: this many draws of every class (a PNG: one row per class).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
@@ -257,7 +262,9 @@ def sample(
     mode = m.conditional_mode
     if (klass is not None or per_class is not None) and mode != "labels":
         what = "conditioned on factors (use --where FACTOR=VALUE)" if mode == "factors" else "not conditional"
-        raise GenlabError(f"--class/--per-class: the model in {run} is {what}; fit one with --set conditional=true")
+        raise GenlabError(
+            f"--class/--per-class: the model in {run} is {what}; fit one with --set conditional=true"
+        )
     if klass is not None and per_class is not None:
         raise GenlabError("--class and --per-class: give one of them")
     if per_class is not None and per_class < 1:
@@ -443,7 +450,9 @@ def _condition_text(folder: Path) -> str:
         names = [str(c) for c in cond.get("class_names", [])]
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         return f"on labels: {len(names)} classes ({shown}); sample with --class or --per-class"
-    return f"on factors: {', '.join(map(str, cond.get('factor_names', [])))}; sample with --where FACTOR=VALUE"
+    return (
+        f"on factors: {', '.join(map(str, cond.get('factor_names', [])))}; sample with --where FACTOR=VALUE"
+    )
 
 
 def _columns_table(table_json: dict[str, Any]) -> Any:

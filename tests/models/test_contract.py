@@ -262,7 +262,9 @@ def test_conditional_fit_sample_and_labels_honoured(name: str, tmp_path) -> None
     np.testing.assert_array_equal(used, m.sample_labels(150, seed=1))
     np.testing.assert_array_equal(s, m.sample(150, seed=1))
     nearest = np.argmin(((s[:, None] - COND_MEANS[None]) ** 2).sum(-1), 1)
-    assert (nearest == used).mean() >= share, f"{name}: {(nearest == used).mean():.2f} of draws near their class"
+    assert (nearest == used).mean() >= share, (
+        f"{name}: {(nearest == used).mean():.2f} of draws near their class"
+    )
     one = m.sample(40, seed=2, labels=2)
     assert (np.argmin(((one[:, None] - COND_MEANS[None]) ** 2).sum(-1), 1) == 2).mean() >= share
     np.testing.assert_array_equal(m.sample(40, seed=2, labels="2"), one)

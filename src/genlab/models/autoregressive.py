@@ -152,7 +152,9 @@ class PixelCNN(nn.Module):
         k = self.hidden
         return e[:, :k], e[:, k : 2 * k], e[:, 2 * k :]
 
-    def trunk(self, x: Tensor, c: Tensor | None = None) -> Tensor:  # (n, C, H, W) in [0, 1] -> (n, hidden, H, W)
+    def trunk(
+        self, x: Tensor, c: Tensor | None = None
+    ) -> Tensor:  # (n, C, H, W) in [0, 1] -> (n, hidden, H, W)
         x = 2 * x - 1
         bv, bh, _ = self.biases(c)
         v, h = self.v_in(x) + bv, self.h_in(x) + bh
@@ -197,7 +199,9 @@ class PixelCNN(nn.Module):
     ) -> Tensor:  # -> (n, C, levels)
         """Logits of pixel (i, j) given `row_features(x, i)`; equal to head(trunk(x), x)[..., i, j]."""
         left = max(0, j - self.reach())
-        h = self.h_in(2 * x[:, :, i : i + 1, left : j + 1] - 1) + self.biases(c)[1]  # (n, hidden, 1, j+1-left)
+        h = (
+            self.h_in(2 * x[:, :, i : i + 1, left : j + 1] - 1) + self.biases(c)[1]
+        )  # (n, hidden, 1, j+1-left)
         for block, vf in zip(self.blocks, features, strict=True):
             h = block.h_step(h, vf[..., left : j + 1])
         return self.head(h[..., -1:], x[:, :, i : i + 1, j : j + 1], c)[..., 0, 0]
@@ -244,13 +248,17 @@ class MADEMixture(nn.Module):
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
 
-    def params(self, u: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:  # (n, D) -> 3 x (n, D, K)
+    def params(
+        self, u: Tensor, c: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:  # (n, D) -> 3 x (n, D, K)
         extra = [u.new_ones(len(u), 1)] + ([] if self.cond is None else [self.cond(c)])
         out = self.made(torch.cat([u, *extra], -1)).unflatten(-1, (self.dim, 3 * self.k))
         logits, mu, log_sigma = out.chunk(3, dim=-1)
         return F.log_softmax(logits, -1), mu, log_sigma.clamp(-7.0, 5.0)
 
-    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:  # (n, D) -> (n,) log density in data units
+    def forward(
+        self, x: Tensor, c: Tensor | None = None
+    ) -> Tensor:  # (n, D) -> (n,) log density in data units
         u = (x - self.shift) / self.scale
         logw, mu, log_sigma = self.params(u, c)
         z = (u[..., None] - mu) * torch.exp(-log_sigma)
@@ -367,7 +375,10 @@ class Autoregressive(NeuralModel):
             check_levels(x, self.levels_, "autoregressive log_prob input", rounding=self.rounding_)
         t, c = torch.from_numpy(x), self._cond_tensor(cond)
         return torch.cat(
-            [self.net_(t[i : i + 4096], None if c is None else c[i : i + 4096]) for i in range(0, len(t), 4096)]
+            [
+                self.net_(t[i : i + 4096], None if c is None else c[i : i + 4096])
+                for i in range(0, len(t), 4096)
+            ]
         ).numpy()
 
     def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:

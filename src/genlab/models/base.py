@@ -395,9 +395,7 @@ class GenerativeModel:
                 f"{self.name}: conditional=true is not supported by this family; `genlab models` lists "
                 "the families that condition"
             )
-        what = (
-            f"data set {getattr(data.dataset, 'name', '?')!r}" if data.dataset is not None else "the data"
-        )
+        what = f"data set {getattr(data.dataset, 'name', '?')!r}" if data.dataset is not None else "the data"
         if c is True:
             c = "labels" if data.labels is not None else "factors" if data.factors is not None else None
             if c is None:
@@ -407,9 +405,7 @@ class GenerativeModel:
                     "with conditional=false"
                 )
         if c not in self.conditions:
-            raise NotSupported(
-                f"{self.name}: conditions on {' or '.join(self.conditions)} only, not on {c}"
-            )
+            raise NotSupported(f"{self.name}: conditions on {' or '.join(self.conditions)} only, not on {c}")
         if c == "labels" and data.labels is None:
             raise DataError(f"{self.name}: conditional={c!r} needs labels, and {what} has none")
         if c == "factors" and data.factors is None:
@@ -449,10 +445,17 @@ class GenerativeModel:
         """What a saved model keeps of its condition: (arrays, the config's "condition" object)."""
         mode = self.conditional_mode
         if mode == "labels":
-            meta = {"mode": mode, "class_names": list(self.class_names_), "class_counts": list(self.class_counts_)}
+            meta = {
+                "mode": mode,
+                "class_names": list(self.class_names_),
+                "class_counts": list(self.class_counts_),
+            }
             return {}, meta
         if mode == "factors":
-            return {"condition.factor_rows": self.factor_rows_}, {"mode": mode, "factor_names": list(self.factor_names_)}
+            return {"condition.factor_rows": self.factor_rows_}, {
+                "mode": mode,
+                "factor_names": list(self.factor_names_),
+            }
         return {}, None
 
     def _restore_condition(self, meta: dict[str, Any] | None, arrays: dict[str, np.ndarray]) -> None:
@@ -491,11 +494,15 @@ class GenerativeModel:
     def _condition_given(self, n: int, labels: Any, factors: Any, method: str) -> np.ndarray:
         """The condition of `encode`/`decode`/`log_prob`: it must be given (no drawing)."""
         mode = self.conditional_mode
-        self._no_condition(None if mode == "labels" else labels, None if mode == "factors" else factors, method)
+        self._no_condition(
+            None if mode == "labels" else labels, None if mode == "factors" else factors, method
+        )
         given = labels if mode == "labels" else factors
         if given is None:
             what = "labels" if mode == "labels" else "factors"
-            raise GenlabError(f"{self.name}.{method}(): this model is conditional; pass {what}= for the {n} rows")
+            raise GenlabError(
+                f"{self.name}.{method}(): this model is conditional; pass {what}= for the {n} rows"
+            )
         return self._condition_for(n, 0, labels, factors)
 
     def _condition_for(self, n: int, seed: int, labels: Any, factors: Any) -> np.ndarray | None:
@@ -505,7 +512,9 @@ class GenerativeModel:
         if not mode:
             self._no_condition(labels, factors, "sample")
             return None
-        self._no_condition(None if mode == "labels" else labels, None if mode == "factors" else factors, "sample")
+        self._no_condition(
+            None if mode == "labels" else labels, None if mode == "factors" else factors, "sample"
+        )
         rng = np.random.default_rng([int(seed), 0xC0D])
         if mode == "labels":
             return self._labels_for(n, labels, rng)
@@ -583,7 +592,9 @@ class GenerativeModel:
         self.parts_ = []
         for k in range(self.n_classes_):
             rows = np.flatnonzero(data.cond == k)
-            sub = FitData(np.asarray(data.train[rows], np.float32), None, data.shape, data.kind, table=data.table)
+            sub = FitData(
+                np.asarray(data.train[rows], np.float32), None, data.shape, data.kind, table=data.table
+            )
             part = self._part()
             part._check(sub)
             part._fit(sub, budget=budget, seed=_child_seed(seed, k), **options)
@@ -624,7 +635,7 @@ class GenerativeModel:
             for k, m in enumerate(metas):
                 prefix = f"class{k}."
                 part = self._part()
-                part._set_state({a[len(prefix):]: v for a, v in arrays.items() if a.startswith(prefix)}, m)
+                part._set_state({a[len(prefix) :]: v for a, v in arrays.items() if a.startswith(prefix)}, m)
                 self.parts_.append(part)
             return
         self._set_state(arrays, meta)

@@ -78,7 +78,11 @@ class MLPDenoiser(nn.Module):
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, dim))
 
     def forward(
-        self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None = None, null: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        c: torch.Tensor | None = None,
+        null: torch.Tensor | None = None,
     ) -> torch.Tensor:
         temb = self.time(timestep_embedding(t, self.hidden))  # (B, hidden)
         if self.cond is not None:
@@ -163,7 +167,11 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.bias)
 
     def forward(
-        self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None = None, null: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        c: torch.Tensor | None = None,
+        null: torch.Tensor | None = None,
     ) -> torch.Tensor:
         temb = self.time(timestep_embedding(t, self.channels))  # (B, 4*channels)
         if self.cond is not None:
@@ -192,7 +200,11 @@ class Denoiser(nn.Module):
         self.register_buffer("scale", scale)
 
     def forward(
-        self, z_t: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None = None, null: torch.Tensor | None = None
+        self,
+        z_t: torch.Tensor,
+        t: torch.Tensor,
+        c: torch.Tensor | None = None,
+        null: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if c is None:
             return self.backbone(z_t, t)

@@ -65,7 +65,9 @@ class EnergyCNN(nn.Module):
     def __init__(self, in_ch: int, channels: int, spectral_norm: bool, cond: nn.Module | None = None) -> None:
         super().__init__()
         c = channels
-        self.cond = cond  # conditional: projection of the condition's embedding (width 4c) on the pooled features
+        self.cond = (
+            cond  # conditional: projection of the condition's embedding (width 4c) on the pooled features
+        )
         self.net = nn.Sequential(
             _sn(nn.Conv2d(in_ch, c, 3, padding=1), spectral_norm), nn.SiLU(),
             _sn(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), spectral_norm), nn.SiLU(),  # H/2

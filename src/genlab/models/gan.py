@@ -274,7 +274,9 @@ class GAN(NeuralModel):
     def _decode(self, z: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         c = self._cond_tensor(cond)
         cs = c.split(4096) if c is not None else [None] * len(torch.from_numpy(z).split(4096))
-        return torch.cat([self.generator_(b, cb) for b, cb in zip(torch.from_numpy(z).split(4096), cs)]).numpy()
+        return torch.cat(
+            [self.generator_(b, cb) for b, cb in zip(torch.from_numpy(z).split(4096), cs, strict=False)]
+        ).numpy()
 
     def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
         z = torch.randn(n, int(self.latent_dim), generator=self.generator(seed))

@@ -342,12 +342,16 @@ class VAE(NeuralModel):
 
     def _decode(self, z: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         c = _chunks(self._cond_tensor(cond), len(z), 4096)
-        return torch.cat([self._decode_mean(b, cb)[0] for b, cb in zip(torch.from_numpy(z).split(4096), c)]).numpy()
+        return torch.cat(
+            [self._decode_mean(b, cb)[0] for b, cb in zip(torch.from_numpy(z).split(4096), c, strict=False)]
+        ).numpy()
 
     @torch.no_grad()
     def _encode(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         c = _chunks(self._cond_tensor(cond), len(x), 4096)
-        return torch.cat([self.encoder_(b, cb)[0] for b, cb in zip(torch.from_numpy(x).split(4096), c)]).numpy()
+        return torch.cat(
+            [self.encoder_(b, cb)[0] for b, cb in zip(torch.from_numpy(x).split(4096), c, strict=False)]
+        ).numpy()
 
     @torch.no_grad()
     def _log_prob(
@@ -359,7 +363,7 @@ class VAE(NeuralModel):
         t = torch.from_numpy(x)
         chunk = max(1, 8192 // k)
         out = []
-        for xb, cb in zip(t.split(chunk), _chunks(self._cond_tensor(cond), len(t), chunk)):
+        for xb, cb in zip(t.split(chunk), _chunks(self._cond_tensor(cond), len(t), chunk), strict=False):
             n = len(xb)
             mu, logvar = self.encoder_(xb, cb)  # (n, d)
             sd = (0.5 * logvar).exp()
