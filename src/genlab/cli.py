@@ -110,11 +110,16 @@ def models() -> None:
     """List the model families: likelihood kind and whether they have a latent space."""
     from genlab.models import REGISTRY
 
-    table = Table("name", "family", "log_prob", "latent", "summary", title="model families")
+    table = Table("name", "family", "log_prob", "latent", "conditional", "summary", title="model families")
     labels = {"exact": "exact", "lower_bound": "lower bound", "none": "none"}
     for s in REGISTRY.values():
-        table.add_row(s.name, s.family, labels[s.likelihood], "yes" if s.latent else "no", s.summary)
+        cond = ", ".join(s.conditions) if s.conditions else "no"
+        table.add_row(s.name, s.family, labels[s.likelihood], "yes" if s.latent else "no", cond, s.summary)
     out.print(table)
+    out.print(
+        "conditional: fit with --set conditional=true on labelled data (or tins' factors), then "
+        "`genlab sample RUN --class 7`, `--per-class 8` or `--where height=0.8`; see docs/conditional.md."
+    )
     out.print(
         "log_prob is a natural-log density in the data's own units, except: autoregressive on discrete images gives "
         "a log probability mass (compare via bits per dimension after dequantisation); lower bound = ELBO/IWAE; "
@@ -221,12 +226,32 @@ def sample(
     ] = None,
     where: Annotated[
         list[str] | None,
-        typer.Option("--where", help="Table models: keep rows with COLUMN=VALUE (rejection sampling)."),
+        typer.Option(
+            "--where",
+            help="Table models: keep rows with COLUMN=VALUE (rejection sampling); factor-conditional "
+            "models: draw with FACTOR=VALUE (e.g. height=0.8, in the data's factor units).",
+        ),
+    ] = None,
+    klass: Annotated[
+        str | None,
+        typer.Option(
+            "--class", help="Conditional models: draw this class (its index or name, e.g. 7 or Sandal)."
+        ),
+    ] = None,
+    per_class: Annotated[
+        int | None,
+        typer.Option(
+            "--per-class",
+            help="Conditional models: this many draws of every class (a PNG: one row per class).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
     """Draw samples from a fitted model (a table model writes a CSV with the table's header and types)."""
+    import numpy as np
+
     import genlab
+    from genlab.models.where import factor_where
 
     if out_file is not None:
         _check_out_file(out_file, force, (".npz", ".npy", ".png", ".csv"))
@@ -234,23 +259,48 @@ def sample(
     table = m.table is not None
     out_file = out_file or Path("samples.csv" if table else "samples.png")
     _check_out_file(out_file, force, (".csv",) if table else (".npz", ".npy", ".png", ".csv"))
-    if where and not table:
+    mode = m.conditional_mode
+    if (klass is not None or per_class is not None) and mode != "labels":
+        what = "conditioned on factors (use --where FACTOR=VALUE)" if mode == "factors" else "not conditional"
         raise GenlabError(
-            f"--where: {run} holds a model fitted on arrays, not a table; it has no columns to condition on"
+            f"--class/--per-class: the model in {run} is {what}; fit one with --set conditional=true"
         )
+    if klass is not None and per_class is not None:
+        raise GenlabError("--class and --per-class: give one of them")
+    if per_class is not None and per_class < 1:
+        raise GenlabError(f"--per-class must be a positive integer, got {per_class}")
+    factors = None
+    if where and mode == "factors":
+        factors = factor_where(m, where)
+    elif where and not table:
+        raise GenlabError(
+            f"--where: {run} holds a model fitted on arrays, not a table, and not conditioned on factors; "
+            "it has nothing to condition on"
+        )
+    labels: Any = None
+    if klass is not None:
+        labels = m.class_index(klass)
+    elif per_class is not None:
+        n = per_class * m.n_classes_
+        labels = np.repeat(np.arange(m.n_classes_), per_class)
     if sets:
         m.set_params(**parse_sets(sets))
     t0 = time.time()
     if table:
         from genlab.models.where import sample_where
 
-        frame = sample_where(m, n, where or [], seed=seed) if where else m.sample(n, seed=seed)
+        if where:
+            frame = sample_where(m, n, where, seed=seed, labels=labels)
+        else:
+            frame = m.sample(n, seed=seed, labels=labels)
         write_table(frame, out_file)
         err.print(f"{n} rows of {frame.shape[1]} columns in {time.time() - t0:.1f}s -> {out_file}")
         return
-    x = m.sample(n, seed=seed)
-    write_samples(x, out_file, kind=m.kind_)
-    err.print(f"{n} samples of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
+    x, used = m.sample(n, seed=seed, labels=labels, factors=factors, return_labels=True)
+    rows = list(m.class_names_) if per_class is not None else None
+    write_samples(x, out_file, kind=m.kind_, labels=used, row_labels=rows, nrow=per_class)
+    what = f" of class {m.class_names_[labels]!r}" if klass is not None else ""
+    err.print(f"{n} samples{what} of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
 
 
 def write_table(frame: Any, path: Path) -> None:
@@ -260,7 +310,17 @@ def write_table(frame: Any, path: Path) -> None:
     atomic_write(path, frame.to_csv(index=False, na_rep="NA", lineterminator="\n"))
 
 
-def write_samples(x: Any, path: Path, *, kind: str) -> None:
+def write_samples(
+    x: Any,
+    path: Path,
+    *,
+    kind: str,
+    labels: Any = None,
+    row_labels: list[str] | None = None,
+    nrow: int | None = None,
+) -> None:
+    """Samples as .npy, .npz (with `labels`, the conditions drawn, beside them), .csv, or a PNG (a grid of
+    images, `nrow` per row with `row_labels` beside the rows, or a scatter of vectors)."""
     import io
 
     import numpy as np
@@ -274,7 +334,7 @@ def write_samples(x: Any, path: Path, *, kind: str) -> None:
         atomic_write(path, buf.getvalue())
     elif suffix == ".npz":
         buf = io.BytesIO()
-        np.savez_compressed(buf, samples=x)
+        np.savez_compressed(buf, samples=x, **({} if labels is None else {"labels": labels}))
         atomic_write(path, buf.getvalue())
     elif suffix == ".csv":
         flat = x.reshape(len(x), -1)
@@ -285,7 +345,7 @@ def write_samples(x: Any, path: Path, *, kind: str) -> None:
     elif kind == "image":
         from genlab.viz.images import image_grid_png
 
-        atomic_write(path, image_grid_png(x))
+        atomic_write(path, image_grid_png(x, nrow=nrow, row_labels=row_labels))
     else:
         from genlab.viz.plots import scatter_png
 
@@ -324,6 +384,7 @@ def info(
     table = Table(show_header=False, title=str(run))
     table.add_row("model", str(r.get("model", "?")))
     table.add_row("hyperparameters", json.dumps(r.get("hyperparameters", {})))
+    table.add_row("conditional", _condition_text(folder))
     d = read_json(folder / DATA_FILE) if (folder / DATA_FILE).is_file() else {}
     if d:
         table.add_row(
@@ -373,6 +434,25 @@ def info(
     out.print(table)
     if isinstance(d.get("table"), dict):
         out.print(_columns_table(d["table"]))
+
+
+def _condition_text(folder: Path) -> str:
+    """What a run's saved model conditions on, in words (from its config.json)."""
+    from genlab.fileio import read_json
+    from genlab.layout import CONFIG_FILE
+
+    path = folder / CONFIG_FILE
+    cfg = read_json(path) if path.is_file() else {}
+    cond = cfg.get("condition") if isinstance(cfg, dict) else None
+    if not isinstance(cond, dict):
+        return "no"
+    if cond.get("mode") == "labels":
+        names = [str(c) for c in cond.get("class_names", [])]
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        return f"on labels: {len(names)} classes ({shown}); sample with --class or --per-class"
+    return (
+        f"on factors: {', '.join(map(str, cond.get('factor_names', [])))}; sample with --where FACTOR=VALUE"
+    )
 
 
 def _columns_table(table_json: dict[str, Any]) -> Any:

@@ -207,3 +207,140 @@ def test_tables_fit_sample_and_round_trip(name: str, tmp_path) -> None:
     model.save(tmp_path / "t")
     loaded = genlab.load(tmp_path / "t")
     pd.testing.assert_frame_equal(loaded.sample(40, seed=1), rows)
+
+
+# ----------------------------------------------------------------------------- conditional models
+COND_MEANS = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+#: steps for the labels-honoured check (a closed form needs none), and the share of draws that must land
+#: nearest the asked-for class's mean (chance: 1/3); measured on this toy at seed 0 with ample margin
+HONOURED: dict[str, tuple[str | None, float]] = {
+    "gaussian": (None, 0.95),
+    "gmm": (None, 0.95),
+    "kde": (None, 0.95),
+    "copula": (None, 0.95),
+    "vae": ("300steps", 0.8),
+    "gan": ("300steps", 0.8),
+    "flow": ("150steps", 0.7),
+    "autoregressive": ("300steps", 0.6),
+    "diffusion": ("200steps", 0.7),
+    "ebm": ("300steps", 0.4),
+}
+
+
+def _labelled(n_per: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), n_per)
+    return (rng.normal(size=(len(y), 2)) * 0.5 + COND_MEANS[y]).astype(np.float32), y
+
+
+def test_registry_conditions_agree_with_classes() -> None:
+    for name, spec in REGISTRY.items():
+        assert tuple(get_model_class(name).conditions) == tuple(spec.conditions), name
+        assert name in HONOURED or not spec.conditions, f"{name} conditions but has no honoured check"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_conditional_fit_sample_and_labels_honoured(name: str, tmp_path) -> None:
+    """Fit with labels, sample given a class (index, name, array) or none (training shares, from the seed);
+    draws for class k land nearest class k's mean; the class names survive save/load; same seed, same
+    draws; the global RNG is untouched; bad classes are one-line errors naming the valid ones."""
+    import torch
+
+    params, _ = FAST[name]
+    x, y = _labelled()
+    if not REGISTRY[name].conditions:
+        with pytest.raises(genlab.NotSupported, match="conditional"):
+            genlab.make_model(name, conditional=True, **params).fit(x, labels=y, seed=0)
+        return
+    budget, share = HONOURED[name]
+    torch_state, np_state = torch.random.get_rng_state(), np.random.get_state()
+    m = genlab.make_model(name, conditional=True, **params).fit(x, labels=y, budget=budget, seed=0)
+    assert m.conditional_ == "labels" and m.n_classes_ == 3 and m.class_names_ == ["0", "1", "2"]
+    s, used = m.sample(150, seed=1, return_labels=True)
+    assert s.shape == (150, 2) and np.isfinite(s).all()
+    assert used.shape == (150,) and set(np.unique(used)) == {0, 1, 2}
+    np.testing.assert_array_equal(used, m.sample_labels(150, seed=1))
+    np.testing.assert_array_equal(s, m.sample(150, seed=1))
+    nearest = np.argmin(((s[:, None] - COND_MEANS[None]) ** 2).sum(-1), 1)
+    assert (nearest == used).mean() >= share, (
+        f"{name}: {(nearest == used).mean():.2f} of draws near their class"
+    )
+    one = m.sample(40, seed=2, labels=2)
+    assert (np.argmin(((one[:, None] - COND_MEANS[None]) ** 2).sum(-1), 1) == 2).mean() >= share
+    np.testing.assert_array_equal(m.sample(40, seed=2, labels="2"), one)
+    np.testing.assert_array_equal(m.sample(40, seed=2, labels=np.full(40, 2)), one)
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), np_state, strict=True))
+    for bad in (3, "seven", np.array([0, 5])):
+        with pytest.raises(genlab.GenlabError, match="classes"):
+            m.sample(2, seed=0, labels=bad)
+    m.save(tmp_path / "c")
+    loaded = genlab.load(tmp_path / "c")
+    assert loaded.class_names_ == m.class_names_ and loaded.conditional_ == "labels"
+    np.testing.assert_array_equal(loaded.sample(20, seed=5, labels=1), m.sample(20, seed=5, labels=1))
+    if m.log_prob_kind is not None:
+        cond_lp = m.log_prob(x[:6], labels=y[:6])
+        marg = m.log_prob(x[:6])
+        assert np.isfinite(cond_lp).all() and np.isfinite(marg).all()
+        # p(x) = sum_k p(k) p(x|k) >= p(y) p(x|y); with well-separated classes (closed forms) ~ equal
+        assert (marg >= cond_lp + np.log(1 / 3) - 1e-6).all()
+        if get_model_class(name).per_class:
+            np.testing.assert_allclose(marg, cond_lp + np.log(1 / 3), atol=0.05)
+    if REGISTRY[name].latent:
+        z = np.zeros((3, m.latent_dim), np.float32)
+        assert m.decode(z, labels=[0, 1, 2]).shape == (3, 2)
+        with pytest.raises(genlab.GenlabError, match="labels="):
+            m.decode(z)
+
+
+def test_conditional_needs_labels_and_unconditional_refuses_them() -> None:
+    x, y = _labelled(20)
+    with pytest.raises(genlab.DataError, match="needs labels"):
+        genlab.make_model("gaussian", conditional=True).check(x)
+    with pytest.raises(genlab.DataError, match="needs labels"):
+        genlab.make_model("vae", conditional=True).fit(x, budget="2steps")
+    with pytest.raises(genlab.GenlabError, match="conditional must be"):
+        genlab.make_model("gaussian", conditional="colour").fit(x, labels=y)
+    m = genlab.make_model("gaussian").fit(x)
+    assert m.conditional_ is False
+    with pytest.raises(genlab.GenlabError, match="not conditional"):
+        m.sample(3, labels=1)
+
+
+def test_conditional_images_fit_and_sample(tmp_path) -> None:
+    """Image networks take the condition too (conv VAE/GAN, PixelCNN, U-Net, CNN energy): a short fit per
+    family, per-class draws of the right shape, and a save/load round trip."""
+    x = _image_data(48)
+    y = np.arange(48) % 2
+    x[y == 1, :, :, :4] = 0.0  # class 1: left half dark
+    for name in ("vae", "gan", "flow", "autoregressive", "diffusion", "ebm", "gaussian"):
+        params, _ = FAST[name]
+        m = genlab.make_model(name, conditional=True, **params).fit(x, labels=y, budget="3steps", seed=0)
+        s = m.sample(4, seed=0, labels=[0, 1, 0, 1])
+        assert s.shape == (4, 1, 8, 8) and np.isfinite(s).all(), name
+        m.save(tmp_path / name)
+        np.testing.assert_array_equal(genlab.load(tmp_path / name).sample(4, seed=0, labels=[0, 1, 0, 1]), s)
+
+
+def test_factor_conditional_draws_follow_the_factor(tmp_path) -> None:
+    """A continuous condition (tins' height, width): the factor rows are the condition; a dict fixes some
+    factors and draws the others from the training rows."""
+    rng = np.random.default_rng(0)
+    f = rng.uniform(0.3, 0.8, size=(200, 2)).astype(np.float32)
+    x = (f * [4.0, -4.0] + 0.05 * rng.normal(size=(200, 2))).astype(np.float32)
+    from genlab.data.dataset import make_dataset
+
+    ds = make_dataset(name="f", kind="vector", x=x, factors=f, where="t", source="t", options={},
+                      test_fraction=0.1, seed=0, factor_names=["height", "width"])  # fmt: skip
+    m = genlab.make_model("vae", conditional=True, **FAST["vae"][0]).fit(ds, budget="300steps", seed=0)
+    assert m.conditional_ == "factors" and m.factor_names_ == ["height", "width"]
+    tall = m.sample(100, seed=0, factors={"height": 0.75})
+    short = m.sample(100, seed=0, factors={"height": 0.35})
+    assert tall[:, 0].mean() - short[:, 0].mean() > 0.8  # the true gap is 4 * 0.4 = 1.6
+    _, used = m.sample(10, seed=0, factors={"height": 0.75}, return_labels=True)
+    assert np.allclose(used[:, 0], 0.75) and used.shape == (10, 2)
+    with pytest.raises(genlab.GenlabError, match="unknown factor"):
+        m.sample(2, factors={"depth": 1.0})
+    m.save(tmp_path / "f")
+    np.testing.assert_array_equal(genlab.load(tmp_path / "f").sample(5, seed=1, factors={"width": 0.5}),
+                                  m.sample(5, seed=1, factors={"width": 0.5}))  # fmt: skip

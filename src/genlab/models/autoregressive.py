@@ -125,9 +125,14 @@ def gate(f: Tensor) -> Tensor:  # (n, 2c, ...) -> (n, c, ...)
 class PixelCNN(nn.Module):
     """Gated PixelCNN over (C, H, W) images with `levels` levels; forward(x) is log p(x) of each image."""
 
-    def __init__(self, channels: int, levels: int, hidden: int, layers: int, k: int) -> None:
+    def __init__(
+        self, channels: int, levels: int, hidden: int, layers: int, k: int, cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.channels, self.levels = channels, levels
+        # conditional: the condition's embedding (width 2 * hidden + channels * hidden) is a per-image
+        # bias on both input stacks and on the head; a constant bias keeps every pixel's field causal
+        self.cond, self.hidden = cond, hidden
         self.v_in = vertical_conv(channels, hidden, k, first=True)
         self.h_in = horizontal_conv(channels, hidden, k, first=True)
         self.blocks = nn.ModuleList(GatedBlock(hidden, k) for _ in range(layers))
@@ -139,24 +144,35 @@ class PixelCNN(nn.Module):
             self.head_x = MaskedConv2d(channels, channels * hidden, mask[:, :, None, None])
         self.head_out = nn.Conv2d(channels * hidden, channels * levels, 1, groups=channels)
 
-    def trunk(self, x: Tensor) -> Tensor:  # (n, C, H, W) in [0, 1] -> (n, hidden, H, W), strictly causal
+    def biases(self, c: Tensor | None) -> tuple[Any, Any, Any]:
+        """The condition's biases (n, width, 1, 1) of the vertical stack, horizontal stack and head."""
+        if self.cond is None:
+            return 0, 0, 0
+        e = self.cond(c)[:, :, None, None]
+        k = self.hidden
+        return e[:, :k], e[:, k : 2 * k], e[:, 2 * k :]
+
+    def trunk(
+        self, x: Tensor, c: Tensor | None = None
+    ) -> Tensor:  # (n, C, H, W) in [0, 1] -> (n, hidden, H, W)
         x = 2 * x - 1
-        v, h = self.v_in(x), self.h_in(x)
+        bv, bh, _ = self.biases(c)
+        v, h = self.v_in(x) + bv, self.h_in(x) + bh
         for block in self.blocks:
             v, h = block(v, h)
         return h
 
-    def head(self, h: Tensor, x: Tensor) -> Tensor:  # -> logits (n, C, levels, H, W)
-        z = self.head_h(F.elu(h))
+    def head(self, h: Tensor, x: Tensor, c: Tensor | None = None) -> Tensor:  # -> logits (n, C, levels, H, W)
+        z = self.head_h(F.elu(h)) + self.biases(c)[2]
         if self.head_x is not None:
             z = z + self.head_x(2 * x - 1)
         n, _, hh, ww = z.shape
         return self.head_out(F.elu(z)).view(n, self.channels, self.levels, hh, ww)
 
-    def forward(self, x: Tensor) -> Tensor:  # (n, C, H, W) in [0, 1] -> (n,) log mass of the rounded image
+    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:  # (n, C, H, W) -> (n,) log mass
         k = torch.round(x * (self.levels - 1)).clamp(0, self.levels - 1)  # level index of each value
         x = k / (self.levels - 1)
-        logp = F.log_softmax(self.head(self.trunk(x), x), dim=2)
+        logp = F.log_softmax(self.head(self.trunk(x, c), x, c), dim=2)
         return logp.gather(2, k.long()[:, :, None]).flatten(1).sum(1)
 
     # Sampling goes pixel by pixel, so it computes only what a pixel needs. The vertical stack at row i sees
@@ -168,9 +184,9 @@ class PixelCNN(nn.Module):
         """How far the logits of one pixel see: this many rows up and columns to the left (k//2 per layer)."""
         return (len(self.blocks) + 1) * (self.v_in.weight.shape[-1] // 2)
 
-    def row_features(self, x: Tensor, i: int) -> list[Tensor]:
+    def row_features(self, x: Tensor, i: int, c: Tensor | None = None) -> list[Tensor]:
         """Each block's vertical features on row i, (n, 2 hidden, 1, W); they depend on rows < i only."""
-        v = self.v_in(2 * x[:, :, max(0, i - self.reach()) : i + 1] - 1)
+        v = self.v_in(2 * x[:, :, max(0, i - self.reach()) : i + 1] - 1) + self.biases(c)[0]
         features = []
         for block in self.blocks:
             vf = block.v(v)
@@ -178,22 +194,28 @@ class PixelCNN(nn.Module):
             v = gate(vf)
         return features
 
-    def logits_at(self, x: Tensor, i: int, j: int, features: list[Tensor]) -> Tensor:  # -> (n, C, levels)
+    def logits_at(
+        self, x: Tensor, i: int, j: int, features: list[Tensor], c: Tensor | None = None
+    ) -> Tensor:  # -> (n, C, levels)
         """Logits of pixel (i, j) given `row_features(x, i)`; equal to head(trunk(x), x)[..., i, j]."""
         left = max(0, j - self.reach())
-        h = self.h_in(2 * x[:, :, i : i + 1, left : j + 1] - 1)  # (n, hidden, 1, j + 1 - left)
+        h = (
+            self.h_in(2 * x[:, :, i : i + 1, left : j + 1] - 1) + self.biases(c)[1]
+        )  # (n, hidden, 1, j+1-left)
         for block, vf in zip(self.blocks, features, strict=True):
             h = block.h_step(h, vf[..., left : j + 1])
-        return self.head(h[..., -1:], x[:, :, i : i + 1, j : j + 1])[..., 0, 0]
+        return self.head(h[..., -1:], x[:, :, i : i + 1, j : j + 1], c)[..., 0, 0]
 
     @torch.no_grad()
-    def sample(self, n: int, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+    def sample(
+        self, n: int, shape: tuple[int, ...], generator: torch.Generator, cond: Tensor | None = None
+    ) -> Tensor:
         x = torch.zeros(n, *shape)
         for i in range(shape[1]):
-            features = self.row_features(x, i)
+            features = self.row_features(x, i, cond)
             for j in range(shape[2]):
                 for c in range(shape[0]):  # channel c changes only the head's input, not the stacks'
-                    probs = F.softmax(self.logits_at(x, i, j, features)[:, c], dim=-1)  # (n, levels)
+                    probs = F.softmax(self.logits_at(x, i, j, features, cond)[:, c], dim=-1)  # (n, levels)
                     k = torch.multinomial(probs, 1, generator=generator)[:, 0]
                     x[:, c, i, j] = k / (self.levels - 1)
         return x
@@ -203,12 +225,16 @@ class PixelCNN(nn.Module):
 class MADEMixture(nn.Module):
     """MADE whose outputs parametrise a `components`-Gaussian mixture for each x_d given x_<d."""
 
-    def __init__(self, dim: int, components: int, hidden: int, layers: int) -> None:
+    def __init__(
+        self, dim: int, components: int, hidden: int, layers: int, cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.dim, self.k = dim, components
+        self.cond = cond  # conditional: the condition's embedding is an input every output sees
         order = torch.arange(dim)
         adjacency = order[:, None] > order[None, :]  # output d sees inputs < d
-        adjacency = torch.cat([adjacency, torch.ones(dim, 1, dtype=torch.bool)], 1)  # + a constant input
+        extra = 1 + (cond.dim if cond else 0)  # a constant input (+ the condition's embedding)
+        adjacency = torch.cat([adjacency, torch.ones(dim, extra, dtype=torch.bool)], 1)
         self.made = MaskedMLP(adjacency.repeat_interleave(3 * components, dim=0), [hidden] * layers)
         # start every conditional as a spread of components over the standardised range, so that no
         # component starts (and stays) unused: means evenly in [-2, 2], widths about their spacing
@@ -222,23 +248,28 @@ class MADEMixture(nn.Module):
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
 
-    def params(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # (n, D) -> 3 x (n, D, K)
-        out = self.made(torch.cat([u, u.new_ones(len(u), 1)], -1)).unflatten(-1, (self.dim, 3 * self.k))
+    def params(
+        self, u: Tensor, c: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:  # (n, D) -> 3 x (n, D, K)
+        extra = [u.new_ones(len(u), 1)] + ([] if self.cond is None else [self.cond(c)])
+        out = self.made(torch.cat([u, *extra], -1)).unflatten(-1, (self.dim, 3 * self.k))
         logits, mu, log_sigma = out.chunk(3, dim=-1)
         return F.log_softmax(logits, -1), mu, log_sigma.clamp(-7.0, 5.0)
 
-    def forward(self, x: Tensor) -> Tensor:  # (n, D) -> (n,) log density in data units
+    def forward(
+        self, x: Tensor, c: Tensor | None = None
+    ) -> Tensor:  # (n, D) -> (n,) log density in data units
         u = (x - self.shift) / self.scale
-        logw, mu, log_sigma = self.params(u)
+        logw, mu, log_sigma = self.params(u, c)
         z = (u[..., None] - mu) * torch.exp(-log_sigma)
         lp = logw - 0.5 * z**2 - log_sigma - 0.5 * math.log(2 * math.pi)
         return torch.logsumexp(lp, -1).sum(-1) - torch.log(self.scale).sum()
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+    def sample(self, n: int, generator: torch.Generator, cond: Tensor | None = None) -> Tensor:
         u = torch.zeros(n, self.dim)
         for d in range(self.dim):
-            logw, mu, log_sigma = (p[:, d] for p in self.params(u))  # (n, K)
+            logw, mu, log_sigma = (p[:, d] for p in self.params(u, cond))  # (n, K)
             c = torch.multinomial(logw.exp(), 1, generator=generator)  # (n, 1) component
             eps = torch.randn(n, generator=generator)
             u[:, d] = mu.gather(1, c)[:, 0] + log_sigma.gather(1, c)[:, 0].exp() * eps
@@ -315,10 +346,12 @@ class Autoregressive(NeuralModel):
                 if len(data.shape) != 3:
                     raise DataError(f"autoregressive: images must be (C, H, W), got shape {data.shape}")
                 hidden, layers = int(self.hidden or 32), int(self.layers or 5)
-                self.net_ = PixelCNN(data.shape[0], self.levels_, hidden, layers, int(self.kernel_size))
+                cond = self._cond_embedding((2 + data.shape[0]) * hidden)  # see PixelCNN.biases
+                self.net_ = PixelCNN(data.shape[0], self.levels_, hidden, layers, int(self.kernel_size), cond)
             else:
                 hidden, layers = int(self.hidden or 128), int(self.layers or 2)
-                self.net_ = MADEMixture(data.dim, int(self.components), hidden, layers)
+                cond = self._cond_embedding(16)
+                self.net_ = MADEMixture(data.dim, int(self.components), hidden, layers, cond)
                 x = torch.from_numpy(data.train)
                 self.net_.shift.copy_(x.mean(0))
                 self.net_.scale.copy_(x.std(0).clamp_min(1e-6))
@@ -332,22 +365,31 @@ class Autoregressive(NeuralModel):
         return {"nll": loss.detach()}
 
     def validation_loss(self, batch: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        return -self.net_(batch).mean() / batch[0].numel()  # nats per dimension
+        batch, c = self._unpack(batch)
+        return -self.net_(batch, c).mean() / batch[0].numel()  # nats per dimension
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def _log_prob(self, x: np.ndarray) -> np.ndarray:
+    def _log_prob(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         if self.kind_ == "image":
             check_levels(x, self.levels_, "autoregressive log_prob input", rounding=self.rounding_)
-        t = torch.from_numpy(x)
-        return torch.cat([self.net_(t[i : i + 4096]) for i in range(0, len(t), 4096)]).numpy()
+        t, c = torch.from_numpy(x), self._cond_tensor(cond)
+        return torch.cat(
+            [
+                self.net_(t[i : i + 4096], None if c is None else c[i : i + 4096])
+                for i in range(0, len(t), 4096)
+            ]
+        ).numpy()
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
-        g = self.generator(seed)
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
+        g, c = self.generator(seed), self._cond_tensor(cond)
         if self.kind_ == "image":
-            chunks = [self.net_.sample(min(2048, n - i), self.shape_, g) for i in range(0, n, 2048)]
+            chunks = [
+                self.net_.sample(min(2048, n - i), self.shape_, g, None if c is None else c[i : i + 2048])
+                for i in range(0, n, 2048)
+            ]
             return torch.cat(chunks).numpy()
-        return self.net_.sample(n, g).numpy()
+        return self.net_.sample(n, g, c).numpy()
 
     def bits_per_dim(self, x: Any) -> np.ndarray:
         """Bits per dimension of each discrete image, (n,): -log_prob(x) / (D log 2)."""

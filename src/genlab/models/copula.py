@@ -39,8 +39,13 @@ class GaussianCopula(GenerativeModel):
 
     name = "copula"
     log_prob_kind = None
+    conditions = ("labels",)  # one model per class
+    per_class = True
 
-    def __init__(self, n_quantiles: int = 1000, shrinkage: float = 1e-3) -> None:
+    def __init__(
+        self, n_quantiles: int = 1000, shrinkage: float = 1e-3, conditional: bool | str = False
+    ) -> None:
+        self.conditional = conditional
         self.n_quantiles = n_quantiles
         self.shrinkage = shrinkage
 

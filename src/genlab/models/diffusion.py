@@ -8,6 +8,13 @@ Sampling is done by diffusers schedulers (see `samplers.py`), chosen at sampling
 `encode` is deterministic DDIM inversion and `decode` runs DDIM back, so latents are noise-shaped
 points of the data's own dimension. `log_prob` of vectors is the variational lower bound of the
 discrete-time chain (Ho et al. eq. 5), in data units.
+
+Conditional (`conditional=true`): the condition's embedding is added to the time embedding; training
+drops it with probability `label_dropout` (the null class, stored as index K), so one network is both
+conditional and unconditional, and sampling uses classifier-free guidance (Ho & Salimans 2022):
+out = out_null + guidance * (out_cond - out_null); guidance 1 is the plain conditional model, 0 the
+unconditional one, larger trades diversity for class fidelity. `encode`/`decode`/`log_prob` use the
+plain conditional network (guidance 1).
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import DataError, GenlabError, NotSupported
-from genlab.models.base import FitData
+from genlab.models.base import FitData, GenerativeModel
 from genlab.models.neural import NeuralModel, seeded_init
-from genlab.models.params import check_choice, check_int, check_sizes
+from genlab.models.params import check_choice, check_float, check_int, check_sizes
 from genlab.models.samplers import SAMPLERS, ddim_invert, make_scheduler, run_sampler, schedule_config
 
 __all__ = ["Diffusion", "MLPDenoiser", "UNet", "timestep_embedding"]
@@ -57,9 +64,10 @@ class MLPBlock(nn.Module):
 class MLPDenoiser(nn.Module):
     """(B, D) noisy vectors and (B,) timesteps -> (B, D) prediction."""
 
-    def __init__(self, dim: int, hidden: int, depth: int) -> None:
+    def __init__(self, dim: int, hidden: int, depth: int, cond: nn.Module | None = None) -> None:
         super().__init__()
         self.hidden = hidden
+        self.cond = cond  # conditional: its embedding (width hidden) is added to the time embedding
         self.time = nn.Sequential(nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         # sin/cos features of x at 1, 2, 4, 8 rad per standard deviation: plain MLPs learn smooth
         # functions first, which blurs sharp modes; these let the denoiser resolve them (x3 fewer misses
@@ -69,8 +77,16 @@ class MLPDenoiser(nn.Module):
         self.blocks = nn.ModuleList(MLPBlock(hidden) for _ in range(depth))
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, dim))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        c: torch.Tensor | None = None,
+        null: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         temb = self.time(timestep_embedding(t, self.hidden))  # (B, hidden)
+        if self.cond is not None:
+            temb = temb + self.cond(c, null)
         ang = (x[:, :, None] * self.freqs).flatten(1)  # (B, D*F)
         h = self.inp(torch.cat([x, torch.sin(ang), torch.cos(ang)], dim=1))  # (B, hidden)
         for block in self.blocks:
@@ -123,11 +139,14 @@ class UNet(nn.Module):
     skip's size, so odd image sizes work.
     """
 
-    def __init__(self, in_ch: int, channels: int, channel_mult: tuple[int, ...]) -> None:
+    def __init__(
+        self, in_ch: int, channels: int, channel_mult: tuple[int, ...], cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.channels = channels
         tdim = 4 * channels
         self.time = nn.Sequential(nn.Linear(channels, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
+        self.cond = cond  # conditional: its embedding (width 4 * channels) is added to the time embedding
         self.conv_in = nn.Conv2d(in_ch, channels, 3, padding=1)
         widths = [channels * m for m in channel_mult]
         self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
@@ -147,8 +166,16 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.weight)  # start as "predict zero": a stable beginning
         nn.init.zeros_(self.conv_out.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        c: torch.Tensor | None = None,
+        null: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         temb = self.time(timestep_embedding(t, self.channels))  # (B, 4*channels)
+        if self.cond is not None:
+            temb = temb + self.cond(c, null)
         h = self.conv_in(x)
         skips = []
         for block, down in zip(self.down, self.downsample, strict=True):
@@ -172,8 +199,16 @@ class Denoiser(nn.Module):
         self.register_buffer("shift", shift)  # (1, *shape): z = (x - shift) / scale
         self.register_buffer("scale", scale)
 
-    def forward(self, z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.backbone(z_t, t)
+    def forward(
+        self,
+        z_t: torch.Tensor,
+        t: torch.Tensor,
+        c: torch.Tensor | None = None,
+        null: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        if c is None:
+            return self.backbone(z_t, t)
+        return self.backbone(z_t, t, c, null)
 
 
 # ----------------------------------------------------------------------------- model
@@ -185,6 +220,9 @@ class Diffusion(NeuralModel):
     Sampling (settable after fit): `sampler` ("ddpm" | "ddim" | "dpmsolver"), `steps`;
     `inversion_steps` (DDIM steps of encode/decode) and `inversion_refine` (fixed-point iterations
     per inversion step, which make decode(encode(x)) close to exact). EMA is on by default.
+    Conditional: `guidance` (classifier-free guidance scale at sampling, settable after fit or per
+    call: `sample(n, labels=7, guidance=3.0)`), `label_dropout` (share of training rows whose condition
+    is replaced by the null one).
     """
 
     name = "diffusion"
@@ -205,9 +243,13 @@ class Diffusion(NeuralModel):
         steps: int = 20,
         inversion_steps: int = 50,
         inversion_refine: int = 2,
+        guidance: float = 2.0,
+        label_dropout: float = 0.1,
         **training: Any,
     ) -> None:
         super().__init__(**training)
+        self.guidance = guidance
+        self.label_dropout = label_dropout
         self.hidden = hidden
         self.depth = depth
         self.channels = channels
@@ -234,6 +276,8 @@ class Diffusion(NeuralModel):
         check_int(self, "steps", maximum=int(self.timesteps))
         check_int(self, "inversion_steps", maximum=int(self.timesteps))
         check_int(self, "inversion_refine", minimum=0)
+        check_float(self, "guidance", low=0.0)
+        check_float(self, "label_dropout", low=0.0, high=1.0, high_strict=True)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
         if data.kind == "image":  # map [lo, hi] (at least [0, 1]) to [-1, 1]
@@ -251,9 +295,11 @@ class Diffusion(NeuralModel):
         self.schedule_ = schedule_config(self.timesteps, self.schedule, self.prediction, clip=clip)
         with seeded_init(generator, high=2**31 - 1):
             if data.kind == "image":
-                backbone: nn.Module = UNet(data.shape[0], self.channels, tuple(self.channel_mult))
+                cond = self._cond_embedding(4 * int(self.channels))
+                backbone: nn.Module = UNet(data.shape[0], self.channels, tuple(self.channel_mult), cond)
             else:
-                backbone = MLPDenoiser(data.dim, self.hidden, self.depth)
+                cond = self._cond_embedding(int(self.hidden))
+                backbone = MLPDenoiser(data.dim, self.hidden, self.depth, cond)
         self.net_ = Denoiser(backbone, shift.float(), scale.float())
         self._set_alphas()
 
@@ -274,17 +320,21 @@ class Diffusion(NeuralModel):
         with torch.no_grad():  # the engine's fixed draw of (t, noise): comparable between validations
             return self._loss(batch, generator)
 
-    def _loss(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def _loss(self, batch: Any, generator: torch.Generator) -> torch.Tensor:
+        x, c = self._unpack(batch)
         z0 = (x - self.net_.shift) / self.net_.scale  # (B, *shape)
         T = self.schedule_["num_train_timesteps"]
         t = torch.randint(0, T, (len(z0),), generator=generator, device=z0.device)
         eps = torch.randn(z0.shape, generator=generator, device=z0.device)
+        null = None
+        if c is not None:  # label dropout: these rows train the unconditional (null-class) model
+            null = torch.rand(len(z0), generator=generator, device=z0.device) < float(self.label_dropout)
         a = self._alpha_bar(t, z0)
         z_t = a.sqrt() * z0 + (1 - a).sqrt() * eps
         target = (
             eps if self.schedule_["prediction_type"] == "epsilon" else a.sqrt() * eps - (1 - a).sqrt() * z0
         )
-        return F.mse_loss(self.net_(z_t, t), target)
+        return F.mse_loss(self.net_(z_t, t, c, null), target)
 
     def _alpha_bar(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         a = self.alphas_cumprod_.to(like.device)[t].to(like.dtype)  # (B,)
@@ -299,19 +349,49 @@ class Diffusion(NeuralModel):
 
     # ------------------------------------------------------------------ sampling
     def sample(
-        self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None
-    ) -> np.ndarray:
-        """Draw `n` observations; `sampler` and `steps` override the model's settings for this call."""
-        if sampler is None and steps is None:
-            return super().sample(n, seed=seed)
-        other = copy.copy(self)  # shares the networks; only the two sampling settings differ
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        labels: Any = None,
+        factors: Any = None,
+        return_labels: bool = False,
+        sampler: str | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+    ) -> Any:
+        """Draw `n` observations; `sampler`, `steps` and `guidance` (conditional models) override the
+        model's settings for this call. `labels`/`factors`/`return_labels`: see `GenerativeModel.sample`."""
+        cond = {"labels": labels, "factors": factors, "return_labels": return_labels}
+        if sampler is None and steps is None and guidance is None:
+            return super().sample(n, seed=seed, **cond)
+        other = copy.copy(self)  # shares the networks; only the sampling settings differ
         other.set_params(
-            sampler=self.sampler if sampler is None else sampler, steps=self.steps if steps is None else steps
+            sampler=self.sampler if sampler is None else sampler,
+            steps=self.steps if steps is None else steps,
+            guidance=self.guidance if guidance is None else guidance,
         )
-        return other.sample(n, seed=seed)
+        if guidance is not None:
+            check_float(other, "guidance", low=0.0)
+        return GenerativeModel.sample(other, n, seed=seed, **cond)
 
     def _denoise(self, z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self.net_(z_t, t)
+
+    def _guided(self, c: torch.Tensor | None, w: float) -> Any:
+        """The denoiser for a batch with conditions `c`: classifier-free guidance with scale w."""
+        if c is None:
+            return self._denoise
+        if w == 1.0:
+            return lambda z_t, t: self.net_(z_t, t, c)
+        null = torch.cat([torch.zeros(len(c), dtype=torch.bool), torch.ones(len(c), dtype=torch.bool)])
+        cc = torch.cat([c, c])
+
+        def guided(z_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            out_c, out_u = self.net_(torch.cat([z_t, z_t]), torch.cat([t, t]), cc, null).chunk(2)
+            return out_u + w * (out_c - out_u)
+
+        return guided
 
     def _to_data(self, z: torch.Tensor) -> np.ndarray:
         x = z * self.net_.scale + self.net_.shift
@@ -324,16 +404,17 @@ class Diffusion(NeuralModel):
     def _to_z(self, x: np.ndarray) -> torch.Tensor:
         return (torch.from_numpy(x) - self.net_.shift) / self.net_.scale
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
         if self.sampler not in SAMPLERS:
             raise GenlabError(
                 f"diffusion: unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}"
             )
-        gen = self.generator(seed)
+        gen, c = self.generator(seed), self._cond_tensor(cond)
         out = []
         for start in range(0, n, 1024):  # chunks bound memory; the generator runs on across chunks
             x_T = torch.randn((min(1024, n - start), *self.shape_), generator=gen)
-            out.append(run_sampler(self._denoise, self.sampler, self.schedule_, self.steps, x_T, gen))
+            denoise = self._guided(None if c is None else c[start : start + 1024], float(self.guidance))
+            out.append(run_sampler(denoise, self.sampler, self.schedule_, self.steps, x_T, gen))
         return self._to_data(torch.cat(out))
 
     # ------------------------------------------------------------------ latents: DDIM inversion
@@ -341,21 +422,21 @@ class Diffusion(NeuralModel):
     def latent_dim(self) -> int | None:
         return int(np.prod(self.shape_)) if self.is_fitted else None
 
-    def _encode(self, x: np.ndarray) -> np.ndarray:
+    def _encode(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         z_0 = self._to_z(x)
-        z_T = ddim_invert(
-            self._denoise, self.schedule_, self.inversion_steps, z_0, refine=self.inversion_refine
-        )
+        denoise = self._guided(self._cond_tensor(cond), 1.0)
+        z_T = ddim_invert(denoise, self.schedule_, self.inversion_steps, z_0, refine=self.inversion_refine)
         return z_T.reshape(len(x), -1).numpy()
 
-    def _decode(self, z: np.ndarray) -> np.ndarray:
+    def _decode(self, z: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         z_T = torch.from_numpy(z).reshape(len(z), *self.shape_)
-        z_0 = run_sampler(self._denoise, "ddim", self.schedule_, self.inversion_steps, z_T, clip=False)
+        denoise = self._guided(self._cond_tensor(cond), 1.0)
+        z_0 = run_sampler(denoise, "ddim", self.schedule_, self.inversion_steps, z_T, clip=False)
         return self._to_data(z_0)
 
     # ------------------------------------------------------------------ likelihood bound
     @torch.no_grad()
-    def _log_prob(self, x: np.ndarray) -> np.ndarray:
+    def _log_prob(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         """ELBO of the T-step chain: prior KL + sum of Gaussian KLs (fixed variance beta~_t) + decoder term.
 
         The decoder p(x_0 | x_1) is N(mu_theta(x_1, 1), beta_1 I). Each KL uses one noise draw from a
@@ -381,13 +462,15 @@ class Diffusion(NeuralModel):
         bound -= 0.5 * D * math.log(2 * math.pi * float(beta[0]))  # decoder normaliser
         chunk = max(1, 32768 // T)
         t = torch.arange(T)
+        c_all = self._cond_tensor(cond)
         for s in range(0, n, chunk):
             z = z0[s : s + chunk]  # (m, D)
             m = len(z)
             eps = torch.randn((m, T, D), generator=gen, dtype=torch.float64)
             at = a[None, :, None]
             z_t = at.sqrt() * z[:, None] + (1 - at).sqrt() * eps  # (m, T, D)
-            out = self.net_(z_t.reshape(m * T, D).float(), t.repeat(m)).double().reshape(m, T, D)
+            c = None if c_all is None else c_all[s : s + m].repeat_interleave(T, 0)  # row i*T + j: row i
+            out = self.net_(z_t.reshape(m * T, D).float(), t.repeat(m), c).double().reshape(m, T, D)
             if self.schedule_["prediction_type"] == "v_prediction":
                 out = at.sqrt() * out + (1 - at).sqrt() * z_t  # v -> eps
             bound[s : s + m] -= (weight[None] * ((eps - out) ** 2).sum(-1)).sum(1)

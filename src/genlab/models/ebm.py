@@ -8,6 +8,10 @@ small CNN for images; both work in a standardised space (vectors: per-feature me
 [0, 1] -> [-1, 1]) held in buffers, and Langevin chains are kept inside a box around the data.
 
 The normalising constant is intractable, so there is no `log_prob`; `energy(x)` is public.
+
+Conditional (`conditional=true`): the energy of (x, y) is E(x) + <embed(y), phi(x)> with phi(x) the
+network's last features (a projection, as in the GAN's discriminator); Langevin chains for a row run
+under that row's condition, and `energy(x, labels=...)` gives the conditional energy.
 """
 
 from __future__ import annotations
@@ -36,8 +40,11 @@ def _sn(layer: nn.Module, on: bool) -> nn.Module:
 class EnergyMLP(nn.Module):
     """(B, D) -> (B,) energies. SiLU, not ReLU: Langevin needs a smooth gradient in x."""
 
-    def __init__(self, dim: int, hidden: int, depth: int, spectral_norm: bool) -> None:
+    def __init__(
+        self, dim: int, hidden: int, depth: int, spectral_norm: bool, cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
+        self.cond = cond  # conditional: projection of the condition's embedding (width hidden) on phi(x)
         widths = [dim] + [hidden] * depth
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:], strict=True):
@@ -45,16 +52,22 @@ class EnergyMLP(nn.Module):
         layers.append(_sn(nn.Linear(widths[-1], 1), spectral_norm))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if self.cond is None:
+            return self.net(x).squeeze(-1)
+        phi = self.net[:-1](x)  # (B, hidden)
+        return self.net[-1](phi).squeeze(-1) + (self.cond(c) * phi).sum(1)
 
 
 class EnergyCNN(nn.Module):
     """(B, C, H, W) -> (B,) energies: three convolutions (two of stride 2), mean-pool, linear."""
 
-    def __init__(self, in_ch: int, channels: int, spectral_norm: bool) -> None:
+    def __init__(self, in_ch: int, channels: int, spectral_norm: bool, cond: nn.Module | None = None) -> None:
         super().__init__()
         c = channels
+        self.cond = (
+            cond  # conditional: projection of the condition's embedding (width 4c) on the pooled features
+        )
         self.net = nn.Sequential(
             _sn(nn.Conv2d(in_ch, c, 3, padding=1), spectral_norm), nn.SiLU(),
             _sn(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), spectral_norm), nn.SiLU(),  # H/2
@@ -62,9 +75,10 @@ class EnergyCNN(nn.Module):
         )  # fmt: skip
         self.out = _sn(nn.Linear(4 * c, 1), spectral_norm)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         h = self.net(x).mean(dim=(2, 3))  # (B, 4c)
-        return self.out(h).squeeze(-1)
+        e = self.out(h).squeeze(-1)
+        return e if self.cond is None else e + (self.cond(c) * h).sum(1)
 
 
 class EnergyNet(nn.Module):
@@ -85,8 +99,8 @@ class EnergyNet(nn.Module):
         self.register_buffer("lo", lo)  # (1, *shape): box for noise starts and chains, in z units
         self.register_buffer("hi", hi)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.backbone(z)
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.backbone(z) if c is None else self.backbone(z, c)
 
 
 # ----------------------------------------------------------------------------- model
@@ -168,9 +182,11 @@ class EBM(NeuralModel):
             box_lo, box_hi = z_lo - margin, z_hi + margin
         with seeded_init(generator, high=2**31 - 1):
             if data.kind == "image":
-                backbone: nn.Module = EnergyCNN(data.shape[0], self.channels, self.spectral_norm)
+                cond = self._cond_embedding(4 * int(self.channels))
+                backbone: nn.Module = EnergyCNN(data.shape[0], self.channels, self.spectral_norm, cond)
             else:
-                backbone = EnergyMLP(data.dim, self.hidden, self.depth, self.spectral_norm)
+                cond = self._cond_embedding(int(self.hidden))
+                backbone = EnergyMLP(data.dim, self.hidden, self.depth, self.spectral_norm, cond)
         self.net_ = EnergyNet(backbone, shift.float(), scale.float(), box_lo.float(), box_hi.float())
         self.replay_ = self._uniform(self.buffer_size, generator)  # (buffer_size, *shape), z units
 
@@ -178,6 +194,7 @@ class EBM(NeuralModel):
         return {"net_": self.net_}
 
     def training_step(self, batch: torch.Tensor, ctx: Any) -> dict[str, torch.Tensor]:
+        batch, c = self._unpack(batch)  # conditional: negatives are drawn under the batch's conditions
         if self.replay_.device != batch.device:
             self.replay_ = self.replay_.to(batch.device)
         z_pos = (batch - self.net_.shift) / self.net_.scale  # (B, *shape)
@@ -187,9 +204,9 @@ class EBM(NeuralModel):
         start = self.replay_[idx]
         fresh = torch.rand(len(batch), generator=g, device=batch.device) < self.reinit
         start = torch.where(fresh.view(-1, *[1] * (start.dim() - 1)), self._uniform(len(batch), g), start)
-        z_neg = self._langevin(start, self.langevin_steps, g)
+        z_neg = self._langevin(start, self.langevin_steps, g, c)
         self.replay_[idx] = z_neg
-        e_pos, e_neg = self.net_(z_pos), self.net_(z_neg)  # (B,), (B,)
+        e_pos, e_neg = self.net_(z_pos, c), self.net_(z_neg, c)  # (B,), (B,)
         cd = e_pos.mean() - e_neg.mean()
         loss = cd + self.alpha * (e_pos**2 + e_neg**2).mean()
         ctx.optimize("main", loss)
@@ -220,27 +237,35 @@ class EBM(NeuralModel):
         u = torch.rand((n, *lo.shape[1:]), generator=generator, device=lo.device)
         return lo + (hi - lo) * u
 
-    def _langevin(self, z: torch.Tensor, steps: int, generator: torch.Generator) -> torch.Tensor:
+    def _langevin(
+        self, z: torch.Tensor, steps: int, generator: torch.Generator, c: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """`steps` updates z <- z - step_size * dE/dz + noise * N(0, I), clamped to the box."""
         lo, hi = self.net_.lo, self.net_.hi
         with torch.enable_grad():
             for _ in range(steps):
                 z = z.detach().requires_grad_(True)
-                (grad,) = torch.autograd.grad(self.net_(z).sum(), z)  # only dE/dz, no parameter grads
+                (grad,) = torch.autograd.grad(self.net_(z, c).sum(), z)  # only dE/dz, no parameter grads
                 eps = torch.randn(z.shape, generator=generator, device=z.device)
                 z = torch.minimum(torch.maximum(z - self.step_size * grad + self.noise * eps, lo), hi)
         return z.detach()
 
     # ------------------------------------------------------------------ public
-    def energy(self, x: Any) -> np.ndarray:
-        """Energy E(x) of each observation, shape (n,): the density is proportional to exp(-E(x))."""
+    def energy(self, x: Any, *, labels: Any = None, factors: Any = None) -> np.ndarray:
+        """Energy E(x) of each observation, shape (n,): the density is proportional to exp(-E(x)). A
+        conditional model needs the rows' labels (or factors): E(x, y)."""
         self._check_fitted("energy")
         x = check_array(x, what="energy input", shape=self.shape_)
+        c = None
+        if self.conditional_mode:
+            c = self._cond_tensor(self._condition_given(len(x), labels, factors, "energy"))
+        else:
+            self._no_condition(labels, factors, "energy")
         with torch.no_grad():
             z = (torch.from_numpy(x) - self.net_.shift) / self.net_.scale
-            return self.net_(z).double().numpy()
+            return self.net_(z, c).double().numpy()
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
         steps = self.sample_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise GenlabError(f"ebm: sample_steps must be a non-negative integer, got {steps!r}")
@@ -251,7 +276,7 @@ class EBM(NeuralModel):
             z = self.replay_[torch.randint(len(self.replay_), (n,), generator=gen)]
         else:
             raise GenlabError(f"ebm: init must be one of {', '.join(INITS)}, got {self.init!r}")
-        z = self._langevin(z, steps, gen)
+        z = self._langevin(z, steps, gen, self._cond_tensor(cond))
         return (z * self.net_.scale + self.net_.shift).numpy()
 
     def _no_log_prob_message(self) -> str:

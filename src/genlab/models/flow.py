@@ -74,21 +74,25 @@ class Preprocess(nn.Module):
 class FlowNet(nn.Module):
     """Preprocessing plus a zuko flow; forward(x) is the data-space log density (what training calls)."""
 
-    def __init__(self, pre: Preprocess, flow: zuko.flows.Flow) -> None:
+    def __init__(self, pre: Preprocess, flow: zuko.flows.Flow, cond: nn.Module | None = None) -> None:
         super().__init__()
         self.pre, self.flow = pre, flow
+        self.cond = cond  # conditional: the condition's embedding is the zuko flow's context
 
-    def forward(self, x: Tensor) -> Tensor:  # (n, D) -> (n,)
+    def _dist(self, c: Tensor | None) -> Any:
+        return self.flow() if self.cond is None else self.flow(self.cond(c))
+
+    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:  # (n, D) -> (n,)
         u, ladj = self.pre(x)
-        lp = self.flow().log_prob(u.nan_to_num(0.0)) + ladj
+        lp = self._dist(c).log_prob(u.nan_to_num(0.0)) + ladj
         return torch.where(torch.isnan(ladj), -torch.inf, lp)
 
-    def encode(self, x: Tensor) -> Tensor:  # data -> base space
+    def encode(self, x: Tensor, c: Tensor | None = None) -> Tensor:  # data -> base space
         u, _ = self.pre(x)
-        return self.flow().transform(u)
+        return self._dist(c).transform(u)
 
-    def decode(self, z: Tensor) -> Tensor:  # base space -> data
-        return self.pre.inverse(self.flow().transform.inv(z))
+    def decode(self, z: Tensor, c: Tensor | None = None) -> Tensor:  # base space -> data
+        return self.pre.inverse(self._dist(c).transform.inv(z))
 
 
 # ----------------------------------------------------------------------------- model
@@ -169,7 +173,8 @@ class Flow(NeuralModel):
         if self.arch == "nsf":
             kwargs["bins"] = int(self.bins)
         with seeded_init(generator):
-            flow = ARCHS[self.arch](d, **kwargs)
+            cond = self._cond_embedding(16)
+            flow = ARCHS[self.arch](d, context=cond.dim if cond else 0, **kwargs)
         pre = Preprocess(d, image, self.levels_, float(self.alpha))
 
         # standardisation statistics of the (dequantised, logit) training data, from at most 20,000 rows
@@ -178,7 +183,7 @@ class Flow(NeuralModel):
         h, _ = pre.squash(x)
         pre.shift.copy_(h.mean(0))
         pre.scale.copy_(h.std(0).clamp_min(1e-6))
-        self.net_ = FlowNet(pre, flow)
+        self.net_ = FlowNet(pre, flow, cond)
 
     def modules(self) -> dict[str, nn.Module]:
         return {"net_": self.net_}
@@ -191,35 +196,40 @@ class Flow(NeuralModel):
         return x + (u - 0.5) / (self.levels_ - 1)
 
     def training_step(self, batch: Tensor, ctx: Any) -> dict[str, Tensor]:
+        batch, c = self._unpack(batch)
         x = self._dequantise(batch.flatten(1), ctx.generator)
-        loss = -self.net_(x).mean() / x.shape[1]  # nats per dimension
+        loss = -self.net_(x, c).mean() / x.shape[1]  # nats per dimension
         ctx.optimize("main", loss)
         return {"nll": loss.detach()}
 
     def validation_loss(self, batch: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        batch, c = self._unpack(batch)
         x = batch.flatten(1)
-        return -self.net_(x).mean() / x.shape[1]
+        return -self.net_(x, c).mean() / x.shape[1]
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def _batched(self, fn: Any, a: np.ndarray) -> np.ndarray:
+    def _batched(self, fn: Any, a: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
         t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).flatten(1)
+        c = self._cond_tensor(cond)
         # the spline networks' outputs grow with D * bins per row: keep a chunk to ~2^20 input values
         chunk = max(16, min(8192, 2**20 // t.shape[1]))
-        return torch.cat([fn(t[i : i + chunk]) for i in range(0, len(t), chunk)]).numpy()
+        if c is None:
+            return torch.cat([fn(t[i : i + chunk]) for i in range(0, len(t), chunk)]).numpy()
+        return torch.cat([fn(t[i : i + chunk], c[i : i + chunk]) for i in range(0, len(t), chunk)]).numpy()
 
-    def _log_prob(self, x: np.ndarray) -> np.ndarray:
-        return self._batched(self.net_, x)
+    def _log_prob(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        return self._batched(self.net_, x, cond)
 
-    def _encode(self, x: np.ndarray) -> np.ndarray:
-        return self._batched(self.net_.encode, x)
+    def _encode(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        return self._batched(self.net_.encode, x, cond)
 
-    def _decode(self, z: np.ndarray) -> np.ndarray:
-        return self._batched(self.net_.decode, z)
+    def _decode(self, z: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        return self._batched(self.net_.decode, z, cond)
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
         z = torch.randn(n, int(np.prod(self.shape_)), generator=self.generator(seed))
-        x = self._decode(z.numpy())
+        x = self._decode(z.numpy(), cond)
         if self.kind_ == "image":  # back onto the data's grid: rounding a dequantised sample is exact
             x = np.clip(x, 0.0, 1.0)
             if self.levels_:

@@ -47,46 +47,53 @@ def _sn(layer: nn.Module, on: bool) -> nn.Module:
 class MLPGenerator(nn.Module):
     """(n, latent) -> (n, D) in the data's own units."""
 
-    def __init__(self, latent: int, hidden: tuple[int, ...], dim: int) -> None:
+    def __init__(self, latent: int, hidden: tuple[int, ...], dim: int, cond: nn.Module | None = None) -> None:
         super().__init__()
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
-        sizes = [latent, *hidden]
+        self.cond = cond  # conditional: the condition's embedding is concatenated to z
+        sizes = [latent + (cond.dim if cond else 0), *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:], strict=True):
             layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
         self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], dim))
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, c: Tensor | None = None) -> Tensor:
+        if self.cond is not None:
+            z = torch.cat([z, self.cond(c)], 1)
         return self.net(z) * self.scale + self.shift
 
 
 class MLPDiscriminator(nn.Module):
     """(n, D) data -> (n,) scores; standardises its input with the training statistics."""
 
-    def __init__(self, dim: int, hidden: tuple[int, ...], sn: bool) -> None:
+    def __init__(self, dim: int, hidden: tuple[int, ...], sn: bool, cond: nn.Module | None = None) -> None:
         super().__init__()
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
+        self.cond = cond  # conditional: projection discriminator (Miyato & Koyama 2018), width hidden[-1]
         sizes = [dim, *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:], strict=True):
             layers += [_sn(nn.Linear(a, b), sn), nn.LeakyReLU(0.2)]
         self.net = nn.Sequential(*layers, _sn(nn.Linear(sizes[-1], 1), sn))
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net((x - self.shift) / self.scale)[:, 0]
+    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        return _project(self.net, (x - self.shift) / self.scale, self.cond, c)
 
 
 class ConvGenerator(nn.Module):
     """(n, latent) -> (n, C, H, W) in [0, 1]: a dense layer to a small map, then stride-2 up-convolutions."""
 
-    def __init__(self, latent: int, channels: tuple[int, ...], shape: tuple[int, ...]) -> None:
+    def __init__(
+        self, latent: int, channels: tuple[int, ...], shape: tuple[int, ...], cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
         c, h, w = shape
         n = conv_levels(h, w, len(channels) - 1)
         self.start = (channels[n], h >> n, w >> n)
-        self.head = nn.Linear(latent, channels[n] * (h >> n) * (w >> n))
+        self.cond = cond  # conditional: the condition's embedding is concatenated to z
+        self.head = nn.Linear(latent + (cond.dim if cond else 0), channels[n] * (h >> n) * (w >> n))
         layers: list[nn.Module] = [nn.LeakyReLU(0.2)]
         for i in reversed(range(n)):
             layers += [
@@ -96,16 +103,21 @@ class ConvGenerator(nn.Module):
         layers += [nn.Conv2d(channels[0], c, 3, padding=1), nn.Sigmoid()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, c: Tensor | None = None) -> Tensor:
+        if self.cond is not None:
+            z = torch.cat([z, self.cond(c)], 1)
         return self.net(self.head(z).view(len(z), *self.start))
 
 
 class ConvDiscriminator(nn.Module):
     """(n, C, H, W) images -> (n,) scores: stride-2 convolutions, then a dense layer."""
 
-    def __init__(self, shape: tuple[int, ...], channels: tuple[int, ...], sn: bool) -> None:
+    def __init__(
+        self, shape: tuple[int, ...], channels: tuple[int, ...], sn: bool, cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
         c, h, w = shape
+        self.cond = cond  # conditional: projection discriminator, on the flattened features
         n = conv_levels(h, w, len(channels) - 1)
         layers: list[nn.Module] = [_sn(nn.Conv2d(c, channels[0], 3, padding=1), sn), nn.LeakyReLU(0.2)]
         for i in range(n):
@@ -117,8 +129,17 @@ class ConvDiscriminator(nn.Module):
             *layers, nn.Flatten(), _sn(nn.Linear(channels[n] * (h >> n) * (w >> n), 1), sn)
         )
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x * 2.0 - 1.0)[:, 0]
+    def forward(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        return _project(self.net, x * 2.0 - 1.0, self.cond, c)
+
+
+def _project(net: nn.Sequential, x: Tensor, cond: nn.Module | None, c: Tensor | None) -> Tensor:
+    """Scores (n,): net's last (linear) layer on its features phi(x), plus <embed(c), phi(x)> when
+    conditional (the projection discriminator)."""
+    if cond is None:
+        return net(x)[:, 0]
+    phi = net[:-1](x)  # (n, F)
+    return net[-1](phi)[:, 0] + (cond(c) * phi).sum(1)
 
 
 # ----------------------------------------------------------------------------- model
@@ -187,12 +208,14 @@ class GAN(NeuralModel):
         with seeded_init(generator):
             if data.kind == "image":
                 channels = tuple(int(c) for c in self.channels)
-                self.generator_ = ConvGenerator(latent, channels, data.shape)
-                self.discriminator_ = ConvDiscriminator(data.shape, channels, sn)
+                n = conv_levels(data.shape[1], data.shape[2], len(channels) - 1)
+                flat = channels[n] * (data.shape[1] >> n) * (data.shape[2] >> n)  # the projection's width
+                self.generator_ = ConvGenerator(latent, channels, data.shape, self._cond_embedding(32))
+                self.discriminator_ = ConvDiscriminator(data.shape, channels, sn, self._cond_embedding(flat))
             else:
                 hidden = tuple(int(h) for h in self.hidden)
-                self.generator_ = MLPGenerator(latent, hidden, data.dim)
-                self.discriminator_ = MLPDiscriminator(data.dim, hidden, sn)
+                self.generator_ = MLPGenerator(latent, hidden, data.dim, self._cond_embedding(16))
+                self.discriminator_ = MLPDiscriminator(data.dim, hidden, sn, self._cond_embedding(hidden[-1]))
                 x = torch.from_numpy(data.train).double()
                 for net in (self.generator_, self.discriminator_):
                     net.shift.copy_(x.mean(0))
@@ -211,44 +234,55 @@ class GAN(NeuralModel):
     def _noise(self, n: int, g: torch.Generator) -> Tensor:
         return torch.randn(n, int(self.latent_dim), generator=g, device=g.device)
 
-    def d_loss(self, real: Tensor, g: torch.Generator) -> Tensor:
-        """Discriminator loss on a real batch and as many fakes; one D forward for both (DDP-friendly)."""
+    def d_loss(self, real: Tensor, g: torch.Generator, c: Tensor | None = None) -> Tensor:
+        """Discriminator loss on a real batch and as many fakes; one D forward for both (DDP-friendly).
+        Conditional: the fakes are drawn for the real batch's conditions `c`."""
         n = len(real)
         with torch.no_grad():
-            fake = self.generator_(self._noise(n, g))
+            fake = self.generator_(self._noise(n, g), c)
         if self.loss == "wgan-gp":  # interpolates go through the same forward
             a = torch.rand(n, *([1] * (real.ndim - 1)), generator=g, device=real.device)
             mix = (a * real + (1 - a) * fake).requires_grad_(True)
-            scores = self.discriminator_(torch.cat([real, fake, mix]))
+            scores = self.discriminator_(torch.cat([real, fake, mix]), _rep(c, 3))
             s_real, s_fake, s_mix = scores.split(n)
             (grad,) = torch.autograd.grad(s_mix.sum(), mix, create_graph=True)
             gp = ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
             return s_fake.mean() - s_real.mean() + float(self.gp_weight) * gp
-        s_real, s_fake = self.discriminator_(torch.cat([real, fake])).split(n)
+        s_real, s_fake = self.discriminator_(torch.cat([real, fake]), _rep(c, 2)).split(n)
         if self.loss == "hinge":
             return F.relu(1.0 - s_real).mean() + F.relu(1.0 + s_fake).mean()
         return F.softplus(-s_real).mean() + F.softplus(s_fake).mean()
 
-    def g_loss(self, n: int, g: torch.Generator) -> Tensor:
-        s_fake = self.discriminator_(self.generator_(self._noise(n, g)))
+    def g_loss(self, n: int, g: torch.Generator, c: Tensor | None = None) -> Tensor:
+        s_fake = self.discriminator_(self.generator_(self._noise(n, g), c), c)
         if self.loss == "nonsaturating":
             return F.softplus(-s_fake).mean()
         return -s_fake.mean()  # hinge and wgan-gp
 
     def training_step(self, batch: Tensor, ctx: Any) -> dict[str, Tensor]:
+        batch, c = self._unpack(batch)
         n_critic = int(self.n_critic) if self.n_critic is not None else (5 if self.loss == "wgan-gp" else 1)
         for _ in range(n_critic):
-            d = self.d_loss(batch, ctx.generator)
+            d = self.d_loss(batch, ctx.generator, c)
             ctx.optimize("d", d)
-        g = self.g_loss(len(batch), ctx.generator)
+        g = self.g_loss(len(batch), ctx.generator, c)
         ctx.optimize("g", g)
         return {"d": d.detach(), "g": g.detach()}
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def _decode(self, z: np.ndarray) -> np.ndarray:
-        return torch.cat([self.generator_(c) for c in torch.from_numpy(z).split(4096)]).numpy()
+    def _decode(self, z: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        c = self._cond_tensor(cond)
+        cs = c.split(4096) if c is not None else [None] * len(torch.from_numpy(z).split(4096))
+        return torch.cat(
+            [self.generator_(b, cb) for b, cb in zip(torch.from_numpy(z).split(4096), cs, strict=False)]
+        ).numpy()
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
         z = torch.randn(n, int(self.latent_dim), generator=self.generator(seed))
-        return self._decode(z.numpy())
+        return self._decode(z.numpy(), cond)
+
+
+def _rep(c: Tensor | None, k: int) -> Tensor | None:
+    """A batch's conditions for k stacked copies of the batch."""
+    return None if c is None else torch.cat([c] * k)

@@ -21,9 +21,12 @@ class Gaussian(GenerativeModel):
 
     name = "gaussian"
     log_prob_kind = "exact"
+    conditions = ("labels",)  # one model per class
+    per_class = True
 
-    def __init__(self, reg: float = 1e-6) -> None:
+    def __init__(self, reg: float = 1e-6, conditional: bool | str = False) -> None:
         self.reg = reg
+        self.conditional = conditional
 
     def _check(self, data: FitData) -> None:
         check_float(self, "reg", low=0.0)

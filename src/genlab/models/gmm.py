@@ -25,6 +25,8 @@ class GMM(GenerativeModel):
 
     name = "gmm"
     log_prob_kind = "exact"
+    conditions = ("labels",)  # one model per class
+    per_class = True
 
     def __init__(
         self,
@@ -33,7 +35,9 @@ class GMM(GenerativeModel):
         reg_covar: float = 1e-6,
         max_iter: int = 200,
         n_init: int = 1,
+        conditional: bool | str = False,
     ) -> None:
+        self.conditional = conditional
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar

@@ -28,10 +28,17 @@ class KDE(GenerativeModel):
 
     name = "kde"
     log_prob_kind = "exact"
+    conditions = ("labels",)  # one model per class
+    per_class = True
 
     def __init__(
-        self, bandwidth: float | str = "cv", pca: int | None = None, cv_max_points: int = 2000
+        self,
+        bandwidth: float | str = "cv",
+        pca: int | None = None,
+        cv_max_points: int = 2000,
+        conditional: bool | str = False,
     ) -> None:
+        self.conditional = conditional
         self.bandwidth = bandwidth
         self.pca = pca
         self.cv_max_points = cv_max_points

@@ -81,6 +81,10 @@ def load_model(path: str | Path) -> Any:
     if not isinstance(meta, dict):
         raise DataError(f'{cfg_path}: "state" must be an object')
     meta = _check_plain(meta, f"{cfg_path}: state")
+    condition = config.get("condition")  # absent in models saved before conditioning existed
+    if condition is not None and not isinstance(condition, dict):
+        raise DataError(f'{cfg_path}: "condition" must be an object')
+    condition = _check_plain(condition, f"{cfg_path}: condition")
     arrays = load_arrays(path / WEIGHTS_FILE)
     model = cls.__new__(cls)
     try:
@@ -88,7 +92,7 @@ def load_model(path: str | Path) -> Any:
         model.shape_ = tuple(shape)
         model.kind_ = kind
         model.table_ = table
-        model._set_state(arrays, meta)
+        model._load_full_state(arrays, meta, condition)
     except DataError:
         raise
     except Exception as e:  # a tampered or mismatched file: name it, never show a deep traceback

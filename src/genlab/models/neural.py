@@ -30,6 +30,12 @@ and the usual `_sample`, `_log_prob`, `_encode`, `_decode` of `GenerativeModel`,
 
 The training hyperparameters (lr, batch_size, ... below) are the fields of `TrainConfig`; a family
 declares its own defaults for them in its `__init__` signature and `default_budget`.
+
+Conditioning (`conditional=...`, see `GenerativeModel`): the engine then hands `training_step` and
+`validation_loss` the pair (x, cond) instead of x (`self._unpack(batch)` splits either), the family's
+networks take a `CondEmbedding` (`self._cond_embedding(dim)`, None when unconditional) built from the
+fitted condition (`conditional_`, `n_classes_`, `factor_names_`), and its `_sample`/`_log_prob`/...
+hooks receive `cond=` as numpy (`self._cond_tensor(cond)` turns it into a tensor).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from genlab.budget import Budget
 from genlab.models.base import FitData, GenerativeModel
 from genlab.train import EngineOptions, TrainConfig, TrainResult, train
 
-__all__ = ["NeuralModel", "seeded_init"]
+__all__ = ["CondEmbedding", "NeuralModel", "seeded_init"]
 
 _D = TrainConfig()  # the engine's defaults; a family overrides them in its own signature
 
@@ -61,15 +67,45 @@ def seeded_init(generator: torch.Generator, high: int = 2**62) -> Iterator[None]
         yield
 
 
+class CondEmbedding(nn.Module):
+    """A condition -> a vector (n, dim). Labels (n,) int64 index a table of `n_classes + 1` rows, the last
+    (index n_classes) the null class of classifier-free guidance; factor rows (n, F) are standardised
+    (buffers) and go through a small MLP, with a learned null vector. `null` (bool (n,)) replaces a
+    row's condition by the null one (label dropout)."""
+
+    def __init__(self, dim: int, n_classes: int = 0, n_factors: int = 0) -> None:
+        super().__init__()
+        self.dim, self.n_classes = dim, n_classes
+        if n_classes:
+            self.table = nn.Embedding(n_classes + 1, dim)
+        else:
+            self.register_buffer("shift", torch.zeros(n_factors))
+            self.register_buffer("scale", torch.ones(n_factors))
+            self.mlp = nn.Sequential(nn.Linear(n_factors, dim), nn.SiLU(), nn.Linear(dim, dim))
+            self.null = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, c: torch.Tensor, null: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_classes:
+            if null is not None:
+                c = torch.where(null, torch.full_like(c, self.n_classes), c)
+            return self.table(c)
+        e = self.mlp((c.float() - self.shift) / self.scale)  # (n, dim)
+        if null is not None:
+            e = torch.where(null[:, None], self.null.expand_as(e), e)
+        return e
+
+
 class NeuralModel(GenerativeModel):
     """Shared training hyperparameters; each family adds its own in its `__init__`."""
 
     #: Budget used when `fit` gets none.
     default_budget: str = "60s"
+    conditions = ("labels", "factors")
 
     def __init__(
         self,
         *,
+        conditional: bool | str = False,
         lr: float = _D.lr,
         batch_size: int = _D.batch_size,
         weight_decay: float = _D.weight_decay,
@@ -80,6 +116,7 @@ class NeuralModel(GenerativeModel):
         ema_decay: float = _D.ema_decay,
         early_stopping: int | None = _D.early_stopping,
     ) -> None:
+        self.conditional = conditional
         self.lr = lr
         self.batch_size = batch_size
         self.weight_decay = weight_decay
@@ -124,6 +161,37 @@ class NeuralModel(GenerativeModel):
 
     def _check(self, data: FitData) -> None:
         self.train_config()  # the training settings are checked by TrainConfig itself
+
+    # ------------------------------------------------------------------ conditioning helpers
+    @staticmethod
+    def _unpack(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch from the engine -> (x, cond or None)."""
+        if isinstance(batch, tuple | list):
+            return batch[0], batch[1]
+        return batch, None
+
+    def _cond_embedding(self, dim: int) -> CondEmbedding | None:
+        """A fresh embedding of this model's condition into `dim` numbers, or None when unconditional
+        (build it inside `seeded_init`). Factor statistics come from the training factor rows."""
+        mode = self.conditional_mode
+        if not mode:
+            return None
+        if mode == "labels":
+            return CondEmbedding(dim, n_classes=int(self.n_classes_))
+        rows = torch.from_numpy(np.asarray(self.factor_rows_, np.float32))
+        emb = CondEmbedding(dim, n_factors=rows.shape[1])
+        emb.shift.copy_(rows.mean(0))
+        emb.scale.copy_(rows.std(0).clamp_min(1e-6) if len(rows) > 1 else torch.ones(rows.shape[1]))
+        return emb
+
+    def _cond_tensor(self, cond: Any) -> torch.Tensor | None:
+        """A hook's `cond=` (numpy, or None) as a tensor: int64 labels or float32 factor rows."""
+        if cond is None:
+            return None
+        if isinstance(cond, torch.Tensor):
+            return cond
+        dtype = np.int64 if self.conditional_mode == "labels" else np.float32
+        return torch.from_numpy(np.ascontiguousarray(cond, dtype=dtype))
 
     # ------------------------------------------------------------------ what the engine calls
     def identity(self) -> dict[str, Any]:

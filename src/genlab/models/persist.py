@@ -24,7 +24,7 @@ def save_model(model: Any, path: str | Path, *, overwrite: bool = False) -> Path
     targets = [path / CONFIG_FILE, path / WEIGHTS_FILE]
     if not overwrite and any(t.exists() for t in targets):
         raise DataError(f"{path}: already holds a saved model; pass overwrite=True to replace it")
-    arrays, meta = model._get_state()
+    arrays, meta, condition = model._full_state()
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -35,6 +35,8 @@ def save_model(model: Any, path: str | Path, *, overwrite: bool = False) -> Path
         "kind": model.kind_,
         "state": meta,
     }
+    if condition is not None:  # what it conditions on: class names and shares, or factor names
+        config["condition"] = condition
     if getattr(model, "table_", None) is not None:
         config["table"] = model.table_.to_json()  # decodes samples back into the table
     save_arrays(path / WEIGHTS_FILE, arrays, metadata={"format": f"{FORMAT}/{model.name}"})

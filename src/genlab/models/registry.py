@@ -23,6 +23,8 @@ class ModelSpec:
     likelihood: str  # "exact", "lower_bound" or "none"
     latent: bool
     summary: str
+    #: what `conditional=true` conditions on: () (not conditional), ("labels",) or ("labels", "factors")
+    conditions: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -35,6 +37,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "exact",
             False,
             "one multivariate Gaussian, full covariance",
+            conditions=("labels",),
         ),
         ModelSpec(
             "gmm",
@@ -43,6 +46,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "exact",
             False,
             "Gaussian mixture (scikit-learn GaussianMixture)",
+            conditions=("labels",),
         ),
         ModelSpec(
             "kde",
@@ -51,6 +55,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "exact",
             False,
             "Gaussian kernel density, bandwidth by cross-validation, optional PCA",
+            conditions=("labels",),
         ),
         ModelSpec(
             "vae",
@@ -59,6 +64,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "lower_bound",
             True,
             "variational autoencoder (MLP or conv), IWAE log_prob bound",
+            conditions=("labels", "factors"),
         ),
         ModelSpec(
             "gan",
@@ -67,6 +73,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "none",
             True,
             "GAN (DCGAN or MLP), nonsaturating/hinge/WGAN-GP losses",
+            conditions=("labels", "factors"),
         ),
         ModelSpec(
             "flow",
@@ -75,6 +82,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "exact",
             True,
             "normalizing flow (zuko NSF/MAF/RealNVP)",
+            conditions=("labels", "factors"),
         ),
         ModelSpec(
             "autoregressive",
@@ -83,6 +91,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "exact",
             False,
             "PixelCNN for images, MADE mixture-of-Gaussians for vectors",
+            conditions=("labels", "factors"),
         ),
         ModelSpec(
             "diffusion",
@@ -91,6 +100,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "lower_bound",
             True,
             "denoising diffusion (U-Net or MLP) with DDPM/DDIM/DPM-Solver samplers",
+            conditions=("labels", "factors"),
         ),
         ModelSpec(
             "ebm",
@@ -99,6 +109,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "none",
             False,
             "energy-based model, contrastive divergence with short-run Langevin",
+            conditions=("labels", "factors"),
         ),
         ModelSpec(
             "copula",
@@ -107,6 +118,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "none",
             False,
             "Gaussian copula: empirical marginals, category intervals, one correlation matrix (tables)",
+            conditions=("labels",),
         ),
         ModelSpec(
             "tabddpm",
@@ -115,6 +127,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "none",
             False,
             "tabular diffusion: Gaussian on numeric columns, multinomial on categories (TabDDPM)",
+            conditions=(),
         ),
     ]
 }
@@ -126,7 +139,11 @@ def list_models() -> list[str]:
 
 
 def models_with(capability: str) -> list[str]:
-    """Registered names with a capability: "log_prob" or "latent"."""
+    """Registered names with a capability: "log_prob", "latent", "conditional" (on labels) or "factors"."""
+    if capability == "conditional":
+        return [s.name for s in REGISTRY.values() if "labels" in s.conditions]
+    if capability == "factors":
+        return [s.name for s in REGISTRY.values() if "factors" in s.conditions]
     if capability == "log_prob":
         return [s.name for s in REGISTRY.values() if s.likelihood != "none"]
     if capability == "latent":

@@ -68,14 +68,16 @@ def conv_levels(h: int, w: int, max_levels: int = 3) -> int:
 class MLPEncoder(nn.Module):
     """(n, D) data -> (mu, logvar), each (n, latent). Standardises with the training statistics."""
 
-    def __init__(self, dim: int, hidden: tuple[int, ...], latent: int) -> None:
+    def __init__(self, dim: int, hidden: tuple[int, ...], latent: int, cond: nn.Module | None = None) -> None:
         super().__init__()
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
-        self.net = mlp([dim, *hidden, 2 * latent])
+        self.cond = cond  # conditional: the condition's embedding is concatenated to the input
+        self.net = mlp([dim + (cond.dim if cond else 0), *hidden, 2 * latent])
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        h = self.net((x - self.shift) / self.scale)
+    def forward(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        u = (x - self.shift) / self.scale
+        h = self.net(u if self.cond is None else torch.cat([u, self.cond(c)], 1))
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 8.0)
 
@@ -83,16 +85,18 @@ class MLPEncoder(nn.Module):
 class MLPDecoder(nn.Module):
     """(n, latent) -> Gaussian mean and log-sd (n, D), in the data's own units."""
 
-    def __init__(self, dim: int, hidden: tuple[int, ...], latent: int) -> None:
+    def __init__(self, dim: int, hidden: tuple[int, ...], latent: int, cond: nn.Module | None = None) -> None:
         super().__init__()
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
-        self.net = mlp([latent, *reversed(hidden), dim])
+        self.cond = cond  # conditional: the condition's embedding is concatenated to z
+        self.net = mlp([latent + (cond.dim if cond else 0), *reversed(hidden), dim])
         # learned noise, in standardised units; it starts well below the data's sd so that the decoder
         # has to explain the data through z from the first step (an sd near 1 is the collapsed solution)
         self.log_sd = nn.Parameter(torch.full((dim,), -1.5))
 
-    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        z = z if self.cond is None else torch.cat([z, self.cond(c)], 1)
         loc = self.net(z) * self.scale + self.shift
         log_sd = self.log_sd.clamp(-7.0, 3.0) + torch.log(self.scale)
         return loc, log_sd.expand_as(loc)
@@ -101,7 +105,9 @@ class MLPDecoder(nn.Module):
 class ConvEncoder(nn.Module):
     """(n, C, H, W) images -> (mu, logvar). Stride-2 convolutions halve the side `levels` times."""
 
-    def __init__(self, shape: tuple[int, ...], channels: tuple[int, ...], latent: int) -> None:
+    def __init__(
+        self, shape: tuple[int, ...], channels: tuple[int, ...], latent: int, cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
         c, h, w = shape
         n = conv_levels(h, w, len(channels) - 1)
@@ -109,10 +115,13 @@ class ConvEncoder(nn.Module):
         for i in range(n):
             layers += [nn.Conv2d(channels[i], channels[i + 1], 4, stride=2, padding=1), nn.SiLU()]
         self.conv = nn.Sequential(*layers)
-        self.head = nn.Linear(channels[n] * (h >> n) * (w >> n), 2 * latent)
+        self.cond = cond  # conditional: the condition's embedding joins the flattened features
+        self.head = nn.Linear(channels[n] * (h >> n) * (w >> n) + (cond.dim if cond else 0), 2 * latent)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
         h = self.conv(x * 2.0 - 1.0).flatten(1)  # pixels [0, 1] -> [-1, 1]
+        if self.cond is not None:
+            h = torch.cat([h, self.cond(c)], 1)
         mu, logvar = self.head(h).chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 8.0)
 
@@ -120,12 +129,15 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """(n, latent) -> logits (Bernoulli) or mean (Gaussian) images (n, C, H, W), and the log-sd."""
 
-    def __init__(self, shape: tuple[int, ...], channels: tuple[int, ...], latent: int) -> None:
+    def __init__(
+        self, shape: tuple[int, ...], channels: tuple[int, ...], latent: int, cond: nn.Module | None = None
+    ) -> None:
         super().__init__()
         c, h, w = shape
         n = conv_levels(h, w, len(channels) - 1)
         self.start = (channels[n], h >> n, w >> n)
-        self.head = nn.Linear(latent, channels[n] * (h >> n) * (w >> n))
+        self.cond = cond  # conditional: the condition's embedding is concatenated to z
+        self.head = nn.Linear(latent + (cond.dim if cond else 0), channels[n] * (h >> n) * (w >> n))
         layers: list[nn.Module] = [nn.SiLU()]
         for i in reversed(range(n)):
             layers += [nn.ConvTranspose2d(channels[i + 1], channels[i], 4, stride=2, padding=1), nn.SiLU()]
@@ -133,7 +145,9 @@ class ConvDecoder(nn.Module):
         self.deconv = nn.Sequential(*layers)
         self.log_sd = nn.Parameter(torch.full((c, 1, 1), -1.0))  # used by the Gaussian likelihood only
 
-    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, z: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if self.cond is not None:
+            z = torch.cat([z, self.cond(c)], 1)
         out = self.deconv(self.head(z).view(len(z), *self.start))
         return out, self.log_sd.clamp(-7.0, 2.0).expand_as(out)
 
@@ -211,13 +225,14 @@ class VAE(NeuralModel):
         self.lik_ = self.likelihood
         latent, hidden = int(self.latent_dim), tuple(int(h) for h in self.hidden)
         with seeded_init(generator):
+            e = 32 if data.kind == "image" else 16  # width of the condition's embedding (conditional)
             if data.kind == "image":
                 channels = tuple(int(c) for c in self.channels)
-                self.encoder_ = ConvEncoder(data.shape, channels, latent)
-                self.decoder_ = ConvDecoder(data.shape, channels, latent)
+                self.encoder_ = ConvEncoder(data.shape, channels, latent, self._cond_embedding(e))
+                self.decoder_ = ConvDecoder(data.shape, channels, latent, self._cond_embedding(e))
             else:
-                self.encoder_ = MLPEncoder(data.dim, hidden, latent)
-                self.decoder_ = MLPDecoder(data.dim, hidden, latent)
+                self.encoder_ = MLPEncoder(data.dim, hidden, latent, self._cond_embedding(e))
+                self.decoder_ = MLPDecoder(data.dim, hidden, latent, self._cond_embedding(e))
                 x = torch.from_numpy(data.train).double()
                 for net in (self.encoder_, self.decoder_):
                     net.shift.copy_(x.mean(0))
@@ -236,12 +251,13 @@ class VAE(NeuralModel):
         ll = -0.5 * ((x - loc) / log_sd.exp()) ** 2 - log_sd - 0.5 * LOG_2PI
         return ll.flatten(1).sum(1)
 
-    def _terms(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    def _terms(self, batch: Any, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """Reconstruction log-likelihood (n,) and KL per latent dimension (n, latent), one z per x."""
-        mu, logvar = self.encoder_(x)
+        x, c = self._unpack(batch)
+        mu, logvar = self.encoder_(x, c)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + eps * (0.5 * logvar).exp()
-        rec = self._log_lik(x, self.decoder_(z))
+        rec = self._log_lik(x, self.decoder_(z, c))
         kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
         return rec, kl
 
@@ -264,13 +280,15 @@ class VAE(NeuralModel):
     def on_fit_end(self, data: FitData) -> None:
         self.gmm_ = None
         if self.latent_sampler == "gmm":
-            self.gmm_ = self._fit_latent_gmm(data.train)
+            self.gmm_ = self._fit_latent_gmm(data.train, data.cond)
 
-    def _fit_latent_gmm(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Ex-post density estimation: a full-covariance GMM on the posterior means of the training set."""
+    def _fit_latent_gmm(self, x: np.ndarray, cond: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Ex-post density estimation: a full-covariance GMM on the posterior means of the training set
+        (conditional: of z given (x, its condition), one GMM for all conditions)."""
         from sklearn.mixture import GaussianMixture
 
-        z = self._encode(x[:20000]).astype(np.float64)
+        c = None if cond is None else cond[:20000]
+        z = self._encode(np.asarray(x[:20000], np.float32), cond=c).astype(np.float64)
         k = min(int(self.gmm_components), len(z))
         gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-5, random_state=self.gmm_seed_).fit(z)
         return {
@@ -304,47 +322,62 @@ class VAE(NeuralModel):
         return means[k] + (chol[k] @ eps)[..., 0]
 
     @torch.no_grad()
-    def _decode_mean(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        loc, log_sd = self.decoder_(z)
+    def _decode_mean(self, z: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        loc, log_sd = self.decoder_(z, c)
         if self.kind_ == "image":
             loc = torch.sigmoid(loc) if self.lik_ == "bernoulli" else loc.clamp(0.0, 1.0)
         return loc, log_sd
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
         g = self.generator(seed)
+        c = self._cond_tensor(cond)
         out = []
         for i in range(0, n, 4096):
             z = self._latents(min(4096, n - i), g)
-            loc, log_sd = self._decode_mean(z)
+            loc, log_sd = self._decode_mean(z, None if c is None else c[i : i + 4096])
             if self.kind_ != "image":  # a draw from p(x|z) (vectors, tables); images keep the mean
                 loc = loc + log_sd.exp() * torch.randn(loc.shape, generator=g)
             out.append(loc)
         return torch.cat(out).numpy()
 
-    def _decode(self, z: np.ndarray) -> np.ndarray:
-        return torch.cat([self._decode_mean(c)[0] for c in torch.from_numpy(z).split(4096)]).numpy()
+    def _decode(self, z: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        c = _chunks(self._cond_tensor(cond), len(z), 4096)
+        return torch.cat(
+            [self._decode_mean(b, cb)[0] for b, cb in zip(torch.from_numpy(z).split(4096), c, strict=False)]
+        ).numpy()
 
     @torch.no_grad()
-    def _encode(self, x: np.ndarray) -> np.ndarray:
-        return torch.cat([self.encoder_(c)[0] for c in torch.from_numpy(x).split(4096)]).numpy()
+    def _encode(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        c = _chunks(self._cond_tensor(cond), len(x), 4096)
+        return torch.cat(
+            [self.encoder_(b, cb)[0] for b, cb in zip(torch.from_numpy(x).split(4096), c, strict=False)]
+        ).numpy()
 
     @torch.no_grad()
-    def _log_prob(self, x: np.ndarray, k: int | None = None, seed: int = 0) -> np.ndarray:
+    def _log_prob(
+        self, x: np.ndarray, k: int | None = None, seed: int = 0, cond: np.ndarray | None = None
+    ) -> np.ndarray:
         """IWAE bound: log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x); fixed noise (seed 0)."""
         k = int(k or self.iwae_k)
         g = self.generator(seed)
         t = torch.from_numpy(x)
         chunk = max(1, 8192 // k)
         out = []
-        for xb in t.split(chunk):
+        for xb, cb in zip(t.split(chunk), _chunks(self._cond_tensor(cond), len(t), chunk), strict=False):
             n = len(xb)
-            mu, logvar = self.encoder_(xb)  # (n, d)
+            mu, logvar = self.encoder_(xb, cb)  # (n, d)
             sd = (0.5 * logvar).exp()
             eps = torch.randn((k, *mu.shape), generator=g)  # (k, n, d)
             z = mu + sd * eps
             log_q = (-0.5 * eps**2 - torch.log(sd) - 0.5 * LOG_2PI).sum(-1)  # (k, n)
             log_pz = (-0.5 * z**2 - 0.5 * LOG_2PI).sum(-1)
             xr = xb.unsqueeze(0).expand(k, *xb.shape).reshape(k * n, *xb.shape[1:])
-            log_px = self._log_lik(xr, self.decoder_(z.reshape(k * n, -1))).view(k, n)
+            cr = None if cb is None else cb.repeat(k, *[1] * (cb.dim() - 1))  # row i*n + j: condition j
+            log_px = self._log_lik(xr, self.decoder_(z.reshape(k * n, -1), cr)).view(k, n)
             out.append(torch.logsumexp(log_px + log_pz - log_q, 0) - math.log(k))
         return torch.cat(out).double().numpy()
+
+
+def _chunks(c: Tensor | None, n: int, size: int) -> list[Tensor | None]:
+    """A condition split like the rows it goes with (or Nones for an unconditional model)."""
+    return list(c.split(size)) if c is not None else [None] * max(1, -(-n // size))

@@ -1,7 +1,11 @@
-"""Conditional sampling of a table model on column values: `sample_where(model, 100, {"species": "Gentoo"})`.
+"""Conditional sampling on values: `sample_where(model, 100, {"species": "Gentoo"})` for a table model,
+`factor_where(model, ["height=0.8"])` for a factor-conditional model (tins' height and width).
 
-No family conditions exactly yet (that comes with class-conditional models), so every family is
-sampled by rejection: draw batches, keep the rows that meet every condition, until `n` are kept.
+A factor-conditional model (`conditional="factors"`) draws the asked-for factors exactly: `factor_where`
+turns `--where FACTOR=VALUE` items into the `factors=` dict of `model.sample` (values in the data's own
+factor units; factors not named are drawn from the training rows).
+
+Table columns are sampled by rejection: draw batches, keep the rows that meet every condition, until `n` are kept.
 The batch grows with the observed acceptance rate; when the rate is so low that `n` rows cannot be
 met within `max_draws` rows or `seconds`, a GenlabError says how rare the condition was.
 Conditions name categorical or integer columns (`col=value`, the value as the table writes it).
@@ -16,7 +20,7 @@ import numpy as np
 
 from genlab.errors import GenlabError
 
-__all__ = ["MAX_DRAWS", "parse_where", "sample_where"]
+__all__ = ["MAX_DRAWS", "factor_where", "parse_where", "sample_where"]
 
 MAX_DRAWS = 2_000_000
 SECONDS = 120.0
@@ -38,6 +42,27 @@ def parse_where(items: list[str] | dict[str, Any] | None, codec: Any) -> dict[st
                 f"--where {col}=...: {col!r} is a continuous column; condition on a category or integer"
             )
         out[col] = _label(c, value)
+    return out
+
+
+def factor_where(model: Any, items: list[str] | dict[str, Any]) -> dict[str, float]:
+    """`["height=0.8"]` (or a dict) -> {factor: value} for `model.sample(factors=...)`; GenlabError naming
+    an unknown factor or a value that is not a finite number."""
+    names = list(getattr(model, "factor_names_", []) or [])
+    if model.conditional_mode != "factors":
+        raise GenlabError(f"{model.name}: --where FACTOR=VALUE needs a model conditioned on factors")
+    pairs = items.items() if isinstance(items, dict) else [_split(i) for i in items]
+    out: dict[str, float] = {}
+    for name, value in pairs:
+        if name not in names:
+            raise GenlabError(f"--where {name}=...: no factor {name!r}; factors: {', '.join(names)}")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise GenlabError(f"--where {name}={value}: {name!r} is a number (a factor value)") from None
+        if not np.isfinite(v):
+            raise GenlabError(f"--where {name}={value}: must be a finite number")
+        out[name] = v
     return out
 
 
@@ -72,8 +97,10 @@ def sample_where(
     seed: int | None = 0,
     max_draws: int = MAX_DRAWS,
     seconds: float = SECONDS,
+    labels: int | str | None = None,
 ) -> Any:
-    """`n` rows of the model's table meeting every `where` condition (see the module docstring)."""
+    """`n` rows of the model's table meeting every `where` condition (see the module docstring);
+    `labels`: one class of a label-conditional model, drawn for every row."""
     import pandas as pd
 
     codec = model.table
@@ -82,8 +109,10 @@ def sample_where(
             f"{model.name}: --where needs a model fitted on a table (this one was fitted on arrays)"
         )
     where = parse_where(where, codec)
+    if labels is not None and not isinstance(labels, int | np.integer | str):
+        raise GenlabError("--where with --per-class: give one class (--class) or none")
     if not where:
-        return model.sample(n, seed=seed)
+        return model.sample(n, seed=seed, labels=labels)
     rng = np.random.default_rng(seed)
     kept, drawn, t0, batch = [], 0, time.perf_counter(), max(256, 2 * n)
     have = 0
@@ -95,7 +124,7 @@ def sample_where(
                 f"({have / max(drawn, 1):.4%} accepted, {time.perf_counter() - t0:.0f}s); the condition is too rare "
                 "for rejection sampling: ask for fewer rows or a broader condition"
             )
-        frame = model.sample(batch, seed=int(rng.integers(2**31)))
+        frame = model.sample(batch, seed=int(rng.integers(2**31)), labels=labels)
         drawn += batch
         ok = np.ones(len(frame), dtype=bool)
         for col, label in where.items():

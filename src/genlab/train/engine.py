@@ -268,6 +268,16 @@ class _Loop:
             self.test_t = torch.from_numpy(np.ascontiguousarray(data.test[: self.opts.val_max])).to(
                 fabric.device
             )
+        # a conditional fit: `data.cond` (labels or factor rows, row for row with train) goes beside each
+        # batch, which the family then receives as the pair (x, cond); the same for validation
+        cond, test_cond = getattr(data, "cond", None), getattr(data, "test_cond", None)
+        self.cond_t = None if cond is None else torch.from_numpy(np.ascontiguousarray(cond))
+        if self.cond_t is not None:
+            self.cond_t = self.cond_t.to(self.index_device)
+        self.test_cond_t = None
+        if self.cond_t is not None and self.test_t is not None and test_cond is not None:
+            self.test_cond_t = torch.from_numpy(np.ascontiguousarray(test_cond[: self.opts.val_max]))
+            self.test_cond_t = self.test_cond_t.to(fabric.device)
 
         # intervals in steps (deterministic, so every rank agrees)
         total = self.total_steps()
@@ -452,8 +462,16 @@ class _Loop:
         g = torch.Generator(device=self.fabric.device).manual_seed(_rng_seed(self.seed, 2))
         total, n = 0.0, 0
         try:
-            for chunk in self.test_t.split(max(self.batch, 256)):
-                loss = model.validation_loss(chunk, g)
+            size = max(self.batch, 256)
+            conds = self.test_cond_t.split(size) if self.test_cond_t is not None else None
+            for i, chunk in enumerate(self.test_t.split(size)):
+                if self.cond_t is not None:
+                    if conds is None:  # a conditional model without test labels: no validation loss
+                        self.has_val = False
+                        return None
+                    loss = model.validation_loss((chunk, conds[i]), g)
+                else:
+                    loss = model.validation_loss(chunk, g)
                 if loss is None:
                     self.has_val = False
                     return None
@@ -499,6 +517,8 @@ class _Loop:
                 batch = self.train_t[idx]
             if self.to_float is not None:
                 batch = self.to_float(batch)
+            if self.cond_t is not None:
+                batch = (batch, self.cond_t[idx.to(self.cond_t.device)].to(self.fabric.device))
             ctx.step, ctx.epoch, ctx.fraction, ctx.bad = self.step, self.epoch, fraction, False
             out = model.training_step(batch, ctx)
             self.step += 1
