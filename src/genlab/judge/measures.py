@@ -19,10 +19,28 @@ import numpy as np
 from genlab.errors import NotSupported
 from genlab.judge import metrics as M
 
-__all__ = ["NLL_CAP", "EvalContext", "Measure", "Plan", "make_plan", "share_sigma"]
+__all__ = [
+    "MIN_N_EFF",
+    "NLL_CAP",
+    "Q_COPY",
+    "Q_NEAR",
+    "CopyNeighbours",
+    "EvalContext",
+    "Measure",
+    "Plan",
+    "distinct_count",
+    "make_plan",
+    "share_sigma",
+]
 
 FD_BOOTSTRAP = 8
 NLL_CAP = 2_000
+#: a "copy": closer to its nearest training point, relative to that point's own nearest-neighbour
+#: distance, than all but Q_COPY of held-out rows are; a "near copy": than all but Q_NEAR (docs/metrics.md)
+Q_COPY = 0.05
+Q_NEAR = 0.25
+#: fewer distinct samples than this, and the copy shares are not judged (n identical samples are one)
+MIN_N_EFF = 20
 
 
 def share_sigma(value: float, n_value: int, reference: float, n_reference: int) -> float:
@@ -71,8 +89,13 @@ class EvalContext:
         model: Any = None,
         dataset: Any = None,
         frames: Any = None,
+        mirror: tuple[np.ndarray, np.ndarray] | None = None,
+        copy_dims: int | None = None,
     ) -> None:
         self.train, self.test, self.gen, self.plan, self.seed = train, test, gen, plan, int(seed)
+        # Rule 2's copy shares: features of the mirrored samples and of mirrored T (images), and how many
+        # leading feature columns describe content (the embedding; None: all columns)
+        self.mirror, self.copy_dims = mirror, copy_dims
         self.model, self.dataset = model, dataset
         self.frames = frames  # tables: the raw rows (`genlab.judge.tables.TableFrames`), else None
         self.n = len(gen)
@@ -104,8 +127,86 @@ class EvalContext:
         return M.train_nn_distance(self.train, self.neighbours[0].index)
 
     @cached_property
+    def copy_space(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """train, G, T and the mirrored G and T in the copy space (the content columns)."""
+        k = self.copy_dims
+        cut = (lambda a: a) if k is None else (lambda a: np.ascontiguousarray(a[:, :k]))
+        gm, tm = (None, None) if self.mirror is None else (cut(self.mirror[0]), cut(self.mirror[1]))
+        return cut(self.train), cut(self.gen), cut(self.t), gm, tm
+
+    @cached_property
+    def copies(self) -> dict[str, Any]:
+        """Copy neighbours of G, T_A and T_B; the ratio thresholds from T_A; the effective sample size."""
+        train, g, t, gm, tm = self.copy_space
+        nb_g, nb_t = copy_neighbours(train, g, gm), copy_neighbours(train, t, tm)
+        own = M.train_nn_distance(train, np.concatenate([nb_g.index, nb_t.index]))
+        nb_g.own, nb_t.own = own[: len(g)], own[len(g) :]
+        a, b = self.plan.half_a, self.plan.half_b
+        ratio_t = nb_t.ratio
+        rho = {q: float(np.quantile(ratio_t[a], q)) for q in (Q_COPY, Q_NEAR)}
+        radius = float(np.quantile(nb_t.d[a], Q_COPY))  # "as close as a copy is to its training point"
+        return {
+            "gen": nb_g,
+            "ratio_b": ratio_t[b],
+            "rho": rho,
+            "n_eff": distinct_count(g, radius),
+            "radius": radius,
+        }
+
+    @cached_property
     def cells(self) -> M.CellPartition:
         return M.fit_cells(self.train, M.default_cells(len(self.t_a)), seed=self.seed)
+
+
+# ============================================================================ Rule 2: copy neighbours
+@dataclass
+class CopyNeighbours:
+    """For each row: distance to its nearest training point, mirror-aware (the smaller of the row's and
+    its mirror image's), that point's index, and the distance relative to that point's own nearest
+    other training point (`ratio`: 0 for an exact copy, about 1 for a typical fresh point)."""
+
+    d: np.ndarray
+    index: np.ndarray
+    own: np.ndarray
+    mirrored: np.ndarray  # True where the mirror image was the nearer one
+
+    @property
+    def ratio(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = np.where(self.own > 0, self.own, 1.0)
+            return np.where(self.own > 0, self.d / safe, np.where(self.d > 0, np.inf, 0.0))
+
+
+def copy_neighbours(train: np.ndarray, x: np.ndarray, x_mirror: np.ndarray | None) -> CopyNeighbours:
+    """Mirror-aware nearest training points of the rows of x; `own` is filled in by the caller."""
+    from genlab.judge.neighbors import knn
+
+    d, idx = knn(x, train, 1)
+    d, idx = d[:, 0], idx[:, 0]
+    mirrored = np.zeros(len(x), bool)
+    if x_mirror is not None:
+        dm, im = knn(x_mirror, train, 1)
+        mirrored = dm[:, 0] < d
+        d, idx = np.where(mirrored, dm[:, 0], d), np.where(mirrored, im[:, 0], idx)
+    return CopyNeighbours(d, idx, np.empty(0), mirrored)
+
+
+def distinct_count(x: np.ndarray, radius: float) -> int:
+    """The effective number of samples: rows farther than `radius` from every earlier row (n identical
+    rows count once). Exact, from blocked distances of each row to all rows before it."""
+    import torch
+
+    from genlab.judge.neighbors import as_tensor, sq_distance_blocks
+
+    t = as_tensor(x)
+    r2 = float(radius) ** 2
+    count = 0
+    for start, d2 in sq_distance_blocks(t, t):  # (rows, n)
+        rows = torch.arange(start, start + len(d2))
+        earlier = torch.arange(len(t))[None, :] < rows[:, None]  # j < i
+        near = ((d2 <= r2) & earlier).any(1)
+        count += int((~near).sum())
+    return count
 
 
 # ============================================================================ Rule 1
@@ -207,6 +308,43 @@ def nll_per_dim(ctx: EvalContext) -> Measure | None:
 
 
 # ============================================================================ Rule 2
+def _copy_share(ctx: EvalContext, q: float) -> Measure:
+    c = ctx.copies
+    rho = c["rho"][q]
+    v = float((c["gen"].ratio < rho).mean())
+    r = float((c["ratio_b"] < rho).mean())
+    n_eff = int(c["n_eff"])
+    sigma = share_sigma(v, n_eff, r, len(c["ratio_b"])) if n_eff >= MIN_N_EFF else None
+    extra = {
+        "n_eff": n_eff,
+        "quantile": q,
+        "threshold_ratio": rho,
+        "mirrored": float(c["gen"].mirrored.mean()) if ctx.mirror is not None else None,
+    }
+    return Measure(v, r, sigma, {k: x for k, x in extra.items() if x is not None})
+
+
+def copy_share(ctx: EvalContext) -> Measure:
+    """Share of samples nearer their nearest training point (relative to its own nearest neighbour) than
+    all but 5% of held-out rows T_A are; reference: the same share of T_B (about 0.05)."""
+    return _copy_share(ctx, Q_COPY)
+
+
+def near_copy_share(ctx: EvalContext) -> Measure:
+    """As `copy_share`, at the looser quantile 0.25 (noisy or slightly changed copies)."""
+    return _copy_share(ctx, Q_NEAR)
+
+
+def copy_notes(entry: dict[str, Any]) -> list[str]:
+    n_eff = entry.get("n_eff")
+    if isinstance(n_eff, int) and n_eff < MIN_N_EFF:
+        return [
+            f"copy shares not judged: only {n_eff} distinct samples (n_eff < {MIN_N_EFF}; identical samples count "
+            "once), too few to tell copying from chance"
+        ]
+    return []
+
+
 def ct(ctx: EvalContext) -> Measure:
     part = ctx.cells
     value, _ = M.ct_from_partition(ctx.train, ctx.t_a, ctx.gen, part)
@@ -218,7 +356,12 @@ def ct_notes(entry: dict[str, Any]) -> list[str]:
     ct_v, ref = entry.get("value"), entry.get("reference")
     notes = []
     if not _finite(ct_v):
-        notes.append("ct not judged: no k-means cell holds more than 20 generated samples (n too small)")
+        notes.append("ct not computed: no k-means cell holds more than 20 generated samples (n too small)")
+    elif ct_v < -3.0:
+        notes.append(
+            f"ct = {ct_v:.3g} < -3: samples sit closer to training points than held-out data do (a diagnostic: "
+            "collapsed or repeated samples do this too; the verdict rests on the copy shares)"
+        )
     elif ct_v > 3.0:
         notes.append(
             f"ct = {ct_v:.3g} > 3: samples lie farther from the training data than held-out data do "
