@@ -62,7 +62,14 @@ def row(case: Any, ev: Any, data: str, seconds: float) -> dict[str, Any]:
     }
     for key in ("frechet_distance", "precision", "recall", "coverage", "c2st_accuracy"):
         out[key] = (r1[key]["value"], r1[key]["reference"])
-    for key in ("copy_share", "near_copy_share", "ct", "memorization_rate", "authenticity", "closer_to_train_share"):
+    for key in (
+        "copy_share",
+        "near_copy_share",
+        "ct",
+        "memorization_rate",
+        "authenticity",
+        "closer_to_train_share",
+    ):
         out[key] = (r2[key]["value"], r2[key]["reference"])
     out["n_eff"] = r2["copy_share"]["n_eff"]
     return out
@@ -144,7 +151,9 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any], calib: list[dict[
               f"{c['near_copy_share_z_mean']:.2f} / {c['near_copy_share_z_sd']:.2f} / "
               f"{c['near_copy_share_z_max']:.2f}"] for c in calib],
         ))  # fmt: skip
-        out.append("\nz = (value - reference) / sigma with the effective-sample-size sigma; the limit is z = 4.")
+        out.append(
+            "\nz = (value - reference) / sigma with the effective-sample-size sigma; the limit is z = 4."
+        )
     return "\n".join(out)
 
 
@@ -153,7 +162,9 @@ def main() -> None:
     p.add_argument("--fashion", default="../shared/data/fashion-mnist.npz")
     p.add_argument("--fashion-train", type=int, default=None, help="use the first N training images")
     p.add_argument("--fashion-test", type=int, default=None, help="use the first N test images")
-    p.add_argument("--seeds", type=int, default=10, help="calibration evaluations of fresh samples per data set")
+    p.add_argument(
+        "--seeds", type=int, default=10, help="calibration evaluations of fresh samples per data set"
+    )
     p.add_argument("--quick", action="store_true", help="digits only, 3 calibration seeds")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="judge")

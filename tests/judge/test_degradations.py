@@ -16,7 +16,15 @@ import numpy as np
 import pytest
 
 import genlab
-from genlab.judge.degradations import DEGRADATIONS, add_noise, blur, hflip, judge_cases, suite_data, verdict_specs
+from genlab.judge.degradations import (
+    DEGRADATIONS,
+    add_noise,
+    blur,
+    hflip,
+    judge_cases,
+    suite_data,
+    verdict_specs,
+)
 from genlab.judge.features import make_extractor, pixel_statistics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +83,11 @@ def test_collapsed_samples_count_once_and_mirrored_copies_are_copies(digits):
     assert m["value"] == 1.0 and m["mirrored"] > 0.95  # found through the mirror images
     f = got["fresh"].rule2["copy_share"]
     assert f["n_eff"] > 0.95 * got["fresh"].n and abs(f["value"] - f["reference"]) < 0.06
-    assert got["fresh"].verdict["graded"]["rule1"]["score"] < 1 < got["mirrored copies"].verdict["graded"]["rule2"]["score"]
+    assert (
+        got["fresh"].verdict["graded"]["rule1"]["score"]
+        < 1
+        < got["mirrored copies"].verdict["graded"]["rule2"]["score"]
+    )
 
 
 def test_degradations_do_what_they_say(digits):
@@ -90,9 +102,12 @@ def test_degradations_do_what_they_say(digits):
     x = d.fresh[:50]
     assert np.abs(hflip(x)[..., ::-1] - x).max() == 0
     noisy = add_noise(x, 0.1, seed=1)
-    assert 0 <= noisy.min() and noisy.max() <= 1 and 0.04 < np.abs(noisy - x).mean() < 0.1
+    assert noisy.min() >= 0 and noisy.max() <= 1 and 0.04 < np.abs(noisy - x).mean() < 0.1
     b = blur(x, 1.0)
-    assert b.mean() == pytest.approx(x.mean(), abs=0.02) and np.abs(np.diff(b, axis=-1)).mean() < np.abs(np.diff(x, axis=-1)).mean()
+    assert (
+        b.mean() == pytest.approx(x.mean(), abs=0.02)
+        and np.abs(np.diff(b, axis=-1)).mean() < np.abs(np.diff(x, axis=-1)).mean()
+    )
 
 
 def test_pixel_statistics_see_noise_blur_and_contrast(digits):
@@ -113,5 +128,7 @@ def test_pixel_statistics_see_noise_blur_and_contrast(digits):
     col = {k: i for i, k in enumerate(PIXEL_STATS)}
     half = pixel_statistics(x * 0.5)
     np.testing.assert_allclose(half[:, col["std"]], 0.5 * s[:, col["std"]], rtol=1e-4)
-    assert (pixel_statistics(blur(x, 1.0))[:, col["log_laplacian_energy"]] < s[:, col["log_laplacian_energy"]]).all()
+    assert (
+        pixel_statistics(blur(x, 1.0))[:, col["log_laplacian_energy"]] < s[:, col["log_laplacian_energy"]]
+    ).all()
     assert np.isfinite(pixel_statistics(np.zeros((3, 1, 8, 8), np.float32))).all()

@@ -153,7 +153,14 @@ def test_evaluate_run_writes_evaluation_json_and_prints_tables(tmp_path):
     console = Console(record=True, width=150)
     print_evaluation(ev, console)
     text = console.export_text()
-    for word in ("Rule 1", "Rule 2", "frechet_distance", "copy_share", "memorization_rate", "what good looks like"):
+    for word in (
+        "Rule 1",
+        "Rule 2",
+        "frechet_distance",
+        "copy_share",
+        "memorization_rate",
+        "what good looks like",
+    ):
         assert word in text
     assert "graded: " in text and "diagnostic, not judged" in text
     v = ev.verdict

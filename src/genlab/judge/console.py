@@ -90,7 +90,9 @@ def print_evaluation(evaluation: Any, console: Any) -> None:
         console.print(_table(f"{title} ({question})", ev.get(rule) or {}, checks))
         v = verdict.get(rule, "?")
         g = graded(ev, rule)
-        style = {"pass": "green", "borderline": "yellow"}.get(str(g.get("answer")), "green" if v == "pass" else "red")
+        style = {"pass": "green", "borderline": "yellow"}.get(
+            str(g.get("answer")), "green" if v == "pass" else "red"
+        )
         console.print(
             f"[bold {style}]{title.split(':')[0]}: {str(v).upper()}[/] (graded: {graded_text(g)}; "
             "score = worst metric's distance from its reference in tolerances, 1 = the pass limit)",

@@ -72,9 +72,7 @@ def hflip(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(x)[..., ::-1])
 
 
-def keep_classes(
-    x: np.ndarray, labels: np.ndarray, classes: Any, n: int, *, seed: int = 0
-) -> np.ndarray:
+def keep_classes(x: np.ndarray, labels: np.ndarray, classes: Any, n: int, *, seed: int = 0) -> np.ndarray:
     """n images of the given classes only: all of them if there are n, else drawn with replacement."""
     rows = np.flatnonzero(np.isin(labels, list(classes)))
     if len(rows) == 0:
@@ -192,7 +190,9 @@ DEGRADATIONS: list[Degradation] = [
 ]  # fmt: skip
 
 
-def run_case(case: Degradation, dataset: Any, data: SuiteData, *, features: Any = "auto", seed: int = 0) -> Any:
+def run_case(
+    case: Degradation, dataset: Any, data: SuiteData, *, features: Any = "auto", seed: int = 0
+) -> Any:
     """Evaluate one case's samples against `dataset` (the reference sample T disjoint from the fresh pool)."""
     from genlab.judge.evaluation import evaluate
 

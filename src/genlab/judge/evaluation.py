@@ -166,7 +166,10 @@ def evaluate_features(
     blocks = (features or {}).get("blocks") or {}
     copy_dims = int(blocks["embedding"]) if "embedding" in blocks else None
     if mirror is not None:
-        mirror = (M.check_features(mirror[0], "mirrored features"), M.check_features(mirror[1], "mirrored features"))
+        mirror = (
+            M.check_features(mirror[0], "mirrored features"),
+            M.check_features(mirror[1], "mirrored features"),
+        )
     ctx = EvalContext(
         train, test, gen, plan, seed=seed, model=model, dataset=dataset, frames=frames, mirror=mirror,
         copy_dims=copy_dims,

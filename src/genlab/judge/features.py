@@ -155,7 +155,7 @@ class PixelStatistics(nn.Module):
         m1 = F.avg_pool2d(g, k, stride=1)
         local_var = (F.avg_pool2d(g * g, k, stride=1) - m1 * m1).clamp(min=0).flatten(1)  # (N, pixels)
         flat_noise = torch.quantile(local_var.sqrt(), 0.1, dim=1)
-        abs_lap = (F.conv2d(g, _LAPLACE.to(g.dtype)).abs().flatten(1) if k == 3 else local_var.sqrt())
+        abs_lap = F.conv2d(g, _LAPLACE.to(g.dtype)).abs().flatten(1) if k == 3 else local_var.sqrt()
         med_lap = abs_lap.median(1).values
         z = (flat - mean[:, None]) / std.clamp(min=1e-3)[:, None]
         skew = (z**3).mean(1)
@@ -280,12 +280,15 @@ def _labels(dataset: Any) -> tuple[np.ndarray | None, np.ndarray | None, int]:
 
 
 def default_steps(n_train: int) -> int:
-    """About 8 epochs, at least 300 and at most 1000 steps of 128 images.
+    """About 8 epochs, at least 300 and at most 400 steps of 128 images.
 
-    Measured on one shared CPU core: digits (8x8, 300 steps) 10-15 s; 28x28 images cost
-    50-140 ms a step, so a 60k Fashion-MNIST-sized set (1000 steps, ~2 epochs) takes 1-2 minutes.
+    Measured on one shared CPU core: digits (8x8, 300 steps) 10-15 s; 28x28 images cost 50-140 ms a
+    step, so Fashion-MNIST (400 steps) builds in well under a minute on an idle machine. Longer training
+    buys test accuracy the judge does not need: the embedding has to tell classes and content apart
+    (copies, missing classes), and the pixel statistics see noise, blur and contrast; the degradation
+    suite passes on a Fashion-MNIST subset with a 40-step network (tests/judge/test_degradations.py).
     """
-    return int(np.clip(8 * math.ceil(n_train / BATCH), 300, 1000))
+    return int(np.clip(8 * math.ceil(n_train / BATCH), 300, 400))
 
 
 def _build(kind: str, shape: tuple[int, ...], classes: int, seed: int) -> nn.Module:

@@ -25,6 +25,7 @@ __all__ = [
     "Q_COPY",
     "Q_NEAR",
     "CopyNeighbours",
+    "CopyReference",
     "EvalContext",
     "Measure",
     "Plan",
@@ -139,23 +140,15 @@ class EvalContext:
         return cut(self.train), cut(self.gen), cut(self.t), gm, tm
 
     @cached_property
+    def copy_reference(self) -> CopyReference:
+        train, _, t, _, tm = self.copy_space
+        return CopyReference(train, t, tm, self.plan.half_a, self.plan.half_b)
+
+    @cached_property
     def copies(self) -> dict[str, Any]:
-        """Copy neighbours of G, T_A and T_B; the ratio thresholds from T_A; the effective sample size."""
-        train, g, t, gm, tm = self.copy_space
-        nb_g, nb_t = copy_neighbours(train, g, gm), copy_neighbours(train, t, tm)
-        own = M.train_nn_distance(train, np.concatenate([nb_g.index, nb_t.index]))
-        nb_g.own, nb_t.own = own[: len(g)], own[len(g) :]
-        a, b = self.plan.half_a, self.plan.half_b
-        ratio_t = nb_t.ratio
-        rho = {q: float(np.quantile(ratio_t[a], q)) for q in (Q_COPY, Q_NEAR)}
-        radius = float(np.quantile(nb_t.d[a], Q_COPY))  # "as close as a copy is to its training point"
-        return {
-            "gen": nb_g,
-            "ratio_b": ratio_t[b],
-            "rho": rho,
-            "n_eff": distinct_count(g, radius),
-            "radius": radius,
-        }
+        """The samples' copy neighbours and effective size, beside the reference's thresholds and T_B ratios."""
+        _, g, _, gm, _ = self.copy_space
+        return self.copy_reference.of(g, gm)
 
     @cached_property
     def cells(self) -> M.CellPartition:
@@ -193,6 +186,54 @@ def copy_neighbours(train: np.ndarray, x: np.ndarray, x_mirror: np.ndarray | Non
         mirrored = dm[:, 0] < d
         d, idx = np.where(mirrored, dm[:, 0], d), np.where(mirrored, im[:, 0], idx)
     return CopyNeighbours(d, idx, np.empty(0), mirrored)
+
+
+class CopyReference:
+    """What the copy shares compare with, from the held-out rows T (copy space; `t_mirror` their mirror
+    images or None): the ratio thresholds (quantiles Q_COPY and Q_NEAR of T_A's ratios), T_B's ratios
+    (the reference shares) and the duplicate radius (T_A's Q_COPY quantile of plain distances)."""
+
+    def __init__(
+        self,
+        train: np.ndarray,
+        t: np.ndarray,
+        t_mirror: np.ndarray | None,
+        half_a: np.ndarray,
+        half_b: np.ndarray,
+    ) -> None:
+        self.train = train
+        nb_t = copy_neighbours(train, t, t_mirror)
+        nb_t.own = M.train_nn_distance(train, nb_t.index)
+        ratio = nb_t.ratio
+        self.rho = {q: float(np.quantile(ratio[half_a], q)) for q in (Q_COPY, Q_NEAR)}
+        self.radius = float(
+            np.quantile(nb_t.d[half_a], Q_COPY)
+        )  # "as close as a copy is to its training point"
+        self.ratio_b = ratio[half_b]
+
+    def of(self, g: np.ndarray, g_mirror: np.ndarray | None) -> dict[str, Any]:
+        nb_g = copy_neighbours(self.train, g, g_mirror)
+        nb_g.own = M.train_nn_distance(self.train, nb_g.index)
+        return {
+            "gen": nb_g,
+            "ratio_b": self.ratio_b,
+            "rho": self.rho,
+            "n_eff": distinct_count(g, self.radius),
+        }
+
+    def share(self, of: dict[str, Any], q: float) -> tuple[float, float, float | None]:
+        """(value, reference, sigma) of the share at quantile q; sigma None when n_eff < MIN_N_EFF.
+
+        sigma is the standard error of value - reference when the samples come from p_data: both shares
+        are then about q (the threshold is T_A's q-quantile), so sqrt(q (1 - q) (1/n_eff + 1/|T_B|)),
+        with the effective number of distinct samples in place of n (n identical samples are one).
+        """
+        rho = self.rho[q]
+        v = float((of["gen"].ratio < rho).mean())
+        r = float((self.ratio_b < rho).mean())
+        n_eff = int(of["n_eff"])
+        sigma = math.sqrt(q * (1 - q) * (1 / n_eff + 1 / len(self.ratio_b))) if n_eff >= MIN_N_EFF else None
+        return v, r, sigma
 
 
 def distinct_count(x: np.ndarray, radius: float) -> int:
@@ -270,7 +311,9 @@ def c2st_accuracy(ctx: EvalContext) -> Measure:
     return Measure(v, r, math.sqrt(0.25 / ctx.n))
 
 
-def _log_probs(model: Any, x: np.ndarray, dim: int, judge_against: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+def _log_probs(
+    model: Any, x: np.ndarray, dim: int, judge_against: Any = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """log q (and log p_data when given) on growing prefixes of x (NLL_START points, then doubling, at most
     len(x)), stopping once the standard error of the mean per-dimension figure that is judged (the KL
     estimate with a true density, else the NLL) is below NLL_SE: the points are chosen by the error, not a
@@ -339,10 +382,8 @@ def nll_per_dim(ctx: EvalContext) -> Measure | None:
 def _copy_share(ctx: EvalContext, q: float) -> Measure:
     c = ctx.copies
     rho = c["rho"][q]
-    v = float((c["gen"].ratio < rho).mean())
-    r = float((c["ratio_b"] < rho).mean())
+    v, r, sigma = ctx.copy_reference.share(c, q)
     n_eff = int(c["n_eff"])
-    sigma = share_sigma(v, n_eff, r, len(c["ratio_b"])) if n_eff >= MIN_N_EFF else None
     extra = {
         "n_eff": n_eff,
         "quantile": q,

@@ -77,7 +77,7 @@ def _graded_words(ev: dict[str, Any], rule: str) -> str:
     sp = spec(str(g.get("worst")))
     worst = sp.label if sp is not None else str(g.get("worst"))
     return (
-        f'<p>Graded: {badge(str(g["answer"]), kind)} score <b>{esc(fmt(g["score"], 3))}</b> '
+        f"<p>Graded: {badge(str(g['answer']), kind)} score <b>{esc(fmt(g['score'], 3))}</b> "
         f'<span class="note">(the worst metric, {esc(worst)}, is {esc(fmt(g["score"], 3))} tolerances from its '
         "held-out reference: 0 is as close as real data, 1 the pass limit, above 2 a clear fail)</span></p>"
     )
