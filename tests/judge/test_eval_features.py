@@ -52,7 +52,14 @@ def test_random_cnn_is_seeded_and_needs_images(digits):
 def test_auto_image_features_train_a_classifier_and_cache_it(digits, tmp_path):
     ext = make_extractor("auto", digits, steps=70)
     info = ext.info
-    assert info["kind"] == "cnn-classifier" and info["dim"] == 64 and info["cached"] is False
+    # the network's 64-d embedding beside 16 pixel statistics (issue 14: features that see noise and blur)
+    assert info["kind"] == "cnn-classifier+pixel-stats" and info["dim"] == 80 and info["cached"] is False
+    assert info["blocks"] == {"embedding": 64, "pixel_stats": 16}
+    f = ext(digits.train)
+    assert f.shape == (len(digits.train), 80)
+    np.testing.assert_allclose(f[:, :64].std(0), 1, atol=1e-3)  # the embedding standardised
+    stats_sd = f[:, 64:].std(0)  # the statistics standardised, then weighted so both blocks weigh the same
+    assert np.allclose(stats_sd[stats_sd > 0.1], 2.0, atol=1e-2) and (stats_sd**2).sum() <= 64 + 1e-2
     assert info["quality"]["test_accuracy"] > 0.85  # learned features that separate digit classes
     files = sorted(p.suffix for p in (tmp_path / "cache" / "extractors").iterdir())
     assert files == [".json", ".safetensors"]
@@ -73,7 +80,7 @@ def test_unlabelled_images_get_an_autoencoder(digits):
         kind, train, test, fingerprint = "image", digits.train, digits.test, "unlabelled-digits"
 
     ext = make_extractor("auto", Unlabelled(), steps=100)
-    assert ext.info["kind"] == "cnn-autoencoder"
+    assert ext.info["kind"] == "cnn-autoencoder+pixel-stats"
     q = ext.info["quality"]
     assert 0 < q["test_mse"] < 0.07 and q["test_r2"] > 0.1  # clearly better than predicting the mean image
 

@@ -16,7 +16,7 @@ from genlab.judge import Evaluation, print_evaluation
 from genlab.runs import evaluate_run
 
 RULE1 = {"frechet_distance", "kid", "precision", "recall", "density", "coverage", "c2st_accuracy"}
-RULE2 = {"ct", "memorization_rate", "authenticity", "closer_to_train_share"}
+RULE2 = {"copy_share", "near_copy_share", "ct", "memorization_rate", "authenticity", "closer_to_train_share"}
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,11 @@ def test_record_has_the_documented_shape(gauss8, fresh, tmp_path):
     want = np.linalg.norm((fresh[c["sample_index"]] - gauss8.train[c["train_index"]]) / std)
     assert c["distance"] == pytest.approx(want, rel=1e-4)
     assert d["verdict"]["rule1"] in ("pass", "fail") and isinstance(d["verdict"]["reasons"], list)
+    for rule in ("rule1", "rule2"):  # the graded answer beside the strict verdict
+        g = d["verdict"]["graded"][rule]
+        assert set(g) == {"answer", "score", "worst"} and g["answer"] in ("pass", "borderline", "fail")
+        assert (g["answer"] == "pass") == (d["verdict"][rule] == "pass") and g["score"] >= 0
+    assert 380 <= d["rule2"]["copy_share"]["n_eff"] <= 400  # fresh draws: (nearly) every sample distinct
     write_json(tmp_path / "e.json", d)
     assert Evaluation.from_dict(read_json(tmp_path / "e.json")).to_dict() == json.loads(json.dumps(d))
 
@@ -58,6 +63,10 @@ def test_fresh_samples_from_the_true_distribution_pass_both_rules(gauss8, fresh)
     assert ev.verdict["rule1"] == "pass" and ev.verdict["rule2"] == "pass", ev.verdict["reasons"]
     assert abs(ev.rule2["ct"]["value"]) < 3
     assert ev.rule2["closer_to_train_share"]["value"] == pytest.approx(0.5, abs=0.1)
+    # the copy shares of fresh draws are near their quantiles, as the held-out reference rows' are
+    assert ev.rule2["copy_share"]["value"] == pytest.approx(0.05, abs=0.04)
+    assert ev.rule2["near_copy_share"]["value"] == pytest.approx(0.25, abs=0.08)
+    assert ev.verdict["graded"]["rule2"]["score"] < 1
 
 
 def test_exact_copies_pass_rule1_but_fail_rule2_with_reasons(gauss8):
@@ -67,9 +76,12 @@ def test_exact_copies_pass_rule1_but_fail_rule2_with_reasons(gauss8):
     assert ev.verdict["rule1"] == "pass"  # copies look exactly like the data...
     assert ev.verdict["rule2"] == "fail"  # ...and are caught as copies
     assert ev.rule2["memorization_rate"]["value"] == 1.0 and ev.rule2["authenticity"]["value"] == 0.0
-    assert ev.rule2["ct"]["value"] < -5
+    assert ev.rule2["ct"]["value"] < -5  # C_T sees it too, as a diagnostic (a note, not a reason)
+    assert ev.rule2["copy_share"]["value"] == 1.0 and ev.rule2["near_copy_share"]["value"] == 1.0
     reasons = " ".join(ev.verdict["reasons"])
-    assert "rule2: ct" in reasons and "rule2: memorization_rate" in reasons
+    assert "rule2: copy_share" in reasons and "rule2: near_copy_share" in reasons
+    assert "rule2: ct" not in reasons and "note: ct" in reasons
+    assert ev.verdict["graded"]["rule2"]["answer"] == "fail" and ev.verdict["graded"]["rule2"]["score"] > 2
     assert ev.copies[0]["distance"] == 0.0
     i, j = ev.copies[0]["sample_index"], ev.copies[0]["train_index"]
     np.testing.assert_array_equal(copies[i], gauss8.train[j])
@@ -80,6 +92,7 @@ def test_half_copies_and_overdispersed_samples(gauss8, fresh):
     half = np.concatenate([gauss8.train[rng.choice(len(gauss8.train), 200, replace=False)], fresh[:200]])
     ev = genlab.evaluate(half, gauss8)
     assert ev.rule2["memorization_rate"]["value"] == pytest.approx(0.5, abs=0.07)
+    assert ev.rule2["copy_share"]["value"] == pytest.approx(0.5 + 0.5 * 0.05, abs=0.07)
     assert ev.rule2["ct"]["value"] < -3 and ev.verdict["rule2"] == "fail"
 
     wide = fresh * 1.3  # every mode blown up: under-fitting
@@ -88,6 +101,21 @@ def test_half_copies_and_overdispersed_samples(gauss8, fresh):
     assert ev.verdict["rule1"] == "fail"
     assert any(r.startswith("note: ct") and "under-fitting" in r for r in ev.verdict["reasons"])
     assert any(r.startswith("rule1: precision") for r in ev.verdict["reasons"])
+
+
+def test_identical_samples_count_once_and_rule2_is_not_judged(gauss8):
+    """n copies of one training point are one sample: Rule 2 cannot tell copying from chance, so it passes
+    with a note and its graded answer says "not judged"; Rule 1 fails (collapse)."""
+    same = np.repeat(gauss8.train[:1], 400, axis=0)
+    ev = genlab.evaluate(same, gauss8)
+    assert ev.rule2["copy_share"]["n_eff"] == 1 and ev.rule2["copy_share"]["value"] == 1.0
+    assert ev.verdict["rule2"] == "pass" and ev.verdict["graded"]["rule2"]["answer"] == "not judged"
+    assert any("n_eff < 20" in r for r in ev.verdict["reasons"] if r.startswith("note:"))
+    assert ev.verdict["rule1"] == "fail"
+    # twenty distinct training points, each repeated, are judged again: twenty copies are copying
+    twenty = np.repeat(gauss8.train[:20], 20, axis=0)
+    ev = genlab.evaluate(twenty, gauss8)
+    assert ev.rule2["copy_share"]["n_eff"] == 20 and ev.verdict["rule2"] == "fail"
 
 
 def test_model_likelihood_is_judged_against_the_true_entropy(gauss8):
@@ -125,8 +153,16 @@ def test_evaluate_run_writes_evaluation_json_and_prints_tables(tmp_path):
     console = Console(record=True, width=150)
     print_evaluation(ev, console)
     text = console.export_text()
-    for word in ("Rule 1", "Rule 2", "frechet_distance", "memorization_rate", "what good looks like"):
+    for word in (
+        "Rule 1",
+        "Rule 2",
+        "frechet_distance",
+        "copy_share",
+        "memorization_rate",
+        "what good looks like",
+    ):
         assert word in text
+    assert "graded: " in text and "diagnostic, not judged" in text
     v = ev.verdict
     assert f"Rule 1: {v['rule1'].upper()}" in text and f"Rule 2: {v['rule2'].upper()}" in text
 

@@ -59,8 +59,11 @@ def test_iwae_bound_tightens_with_k_and_stays_below_the_truth(vae8, eight) -> No
     x = eight.test[:1000]
     lp1 = vae8._log_prob(x, k=1).mean()
     lp10 = vae8._log_prob(x, k=10).mean()
-    lp100 = vae8.log_prob(x).mean()  # iwae_k = 100
+    lp100 = vae8._log_prob(x, k=100).mean()
     assert lp1 < lp10 < lp100 + 1e-3
+    assert vae8.log_prob(x[:50]).mean() == pytest.approx(
+        vae8._log_prob(x[:50], k=10).mean()
+    )  # default k = 10
     true = eight.log_density(x).mean()
     # cross-entropy >= entropy: a model's mean log density cannot beat the true density's (up to noise)
     assert true - 1.0 < lp100 < true + 0.05, (lp100, true)

@@ -7,7 +7,27 @@ from typing import Any
 
 from genlab.judge.specs import RULES, spec
 
-__all__ = ["print_evaluation"]
+__all__ = ["graded", "graded_text", "print_evaluation"]
+
+
+def graded(ev: dict[str, Any], rule: str) -> dict[str, Any]:
+    """The rule's graded answer: from the record, or (a record written before graded answers) from its checks."""
+    verdict = ev.get("verdict") or {}
+    g = (verdict.get("graded") or {}).get(rule)
+    if isinstance(g, dict):
+        return g
+    from genlab.judge.verdict import grade
+
+    return grade(ev.get(rule) or {}, verdict.get("checks") or {})
+
+
+def graded_text(g: dict[str, Any]) -> str:
+    """'fail, score 14.5 (frechet_distance)': the answer, the worst metric's distance from its reference in
+    tolerances (1 = the pass limit) and which metric that is."""
+    score = g.get("score")
+    if g.get("answer") == "not judged" or score is None:
+        return "not judged"
+    return f"{g.get('answer')}, score {score:.3g} ({g.get('worst')})"
 
 
 def _fmt(v: Any) -> str:
@@ -33,6 +53,10 @@ def _table(title: str, entries: dict[str, Any], checks: dict[str, Any]) -> Any:
             continue
         good, value = s.good, _fmt(e.get("value"))
         c = checks.get(metric) or {}
+        if not s.judged:
+            good += "; diagnostic, not judged"
+        if "n_eff" in e:
+            good += f"; n_eff {e['n_eff']}"
         if c.get("ok") is not None:
             good += f"; pass {'<=' if c['bad'] == 'higher' else '>='} {c['limit']:.4g}"
             value += " \u2713" if c["ok"] else " \u2717"
@@ -65,8 +89,15 @@ def print_evaluation(evaluation: Any, console: Any) -> None:
     for rule, (title, question) in RULES.items():
         console.print(_table(f"{title} ({question})", ev.get(rule) or {}, checks))
         v = verdict.get(rule, "?")
-        style = "green" if v == "pass" else "red"
-        console.print(f"[bold {style}]{title.split(':')[0]}: {str(v).upper()}[/]")
+        g = graded(ev, rule)
+        style = {"pass": "green", "borderline": "yellow"}.get(
+            str(g.get("answer")), "green" if v == "pass" else "red"
+        )
+        console.print(
+            f"[bold {style}]{title.split(':')[0]}: {str(v).upper()}[/] (graded: {graded_text(g)}; "
+            "score = worst metric's distance from its reference in tolerances, 1 = the pass limit)",
+            highlight=False,
+        )
         for r in reasons:
             if r.startswith(f"{rule}:"):
                 console.print(f"  - {r[len(rule) + 2 :]}", markup=False, highlight=False)

@@ -18,10 +18,12 @@ when the data set knows its true density (their difference is then KL(p_data || 
 dimension); otherwise the model's own NLL on as many points of S, which shows the generalisation
 gap and is not judged.
 
-Rule 2 checks G against the whole training split, and the reference is T in G's place:
-memorization rate and authenticity with all of T; C_T and the closer-to-train share need a
-held-out comparison set besides the reference sample, so they use T_A as the held-out set and T_B
-as the reference sample (G against T_A, and T_B against T_A, with the same k-means cells).
+Rule 2 checks G against the whole training split. Its verdict rests on the copy shares: each
+sample's distance to its nearest training point (mirror-aware for images), relative to that point's
+own nearest-neighbour distance; the thresholds are quantiles of the same ratio over T_A, the
+reference is the share of T_B, and the error uses the effective number of distinct samples (n
+identical samples are one). Memorization rate and authenticity (with all of T), C_T and the
+closer-to-train share (T_A as the held-out set, T_B as the reference sample) are diagnostics.
 
 Which metrics are computed, and how each is judged, is the metric registry (`specs.py`); the
 metrics themselves are functions of a shared context (`measures.py`); the thresholds are in
@@ -135,11 +137,15 @@ def evaluate_features(
     dataset: Any = None,
     frames: Any = None,
     specs: list[MetricSpec] = METRICS,
+    mirror: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Evaluation:
     """Both rules on feature arrays (N, D): n = len(generated) samples against a held-out sample of n test rows.
 
     `model` and `dataset` let metrics that need more than features (the held-out NLL) run; `frames`
-    (a `genlab.judge.tables.TableFrames`) the table metrics.
+    (a `genlab.judge.tables.TableFrames`) the table metrics. `mirror`: features of the mirrored samples
+    and of the mirrored reference rows T (row for row), so that a mirrored copy counts as a copy.
+    When `features` names blocks ({"blocks": {"embedding": k, ...}}), the copy shares use the first k
+    columns only (what an image shows, not how sharp or noisy it is rendered).
     """
     from genlab.judge import metrics as M
 
@@ -157,7 +163,17 @@ def evaluate_features(
             f"needs a held-out real sample of the same size, so use n <= {len(test)}"
         )
     plan = plan or make_plan(len(train), len(test), n, seed)
-    ctx = EvalContext(train, test, gen, plan, seed=seed, model=model, dataset=dataset, frames=frames)
+    blocks = (features or {}).get("blocks") or {}
+    copy_dims = int(blocks["embedding"]) if "embedding" in blocks else None
+    if mirror is not None:
+        mirror = (
+            M.check_features(mirror[0], "mirrored features"),
+            M.check_features(mirror[1], "mirrored features"),
+        )
+    ctx = EvalContext(
+        train, test, gen, plan, seed=seed, model=model, dataset=dataset, frames=frames, mirror=mirror,
+        copy_dims=copy_dims,
+    )  # fmt: skip
     tables: dict[str, dict[str, Any]] = {"rule1": {}, "rule2": {}}
     sigmas: dict[str, float | None] = {}
     for s in specs:
@@ -278,9 +294,14 @@ def evaluate(
     test = np.asarray(dataset.test, np.float32)
     plan = make_plan(len(train), len(test), len(x), int(seed))
     ext = features if isinstance(features, FeatureExtractor) else make_extractor(features, dataset)
+    mirror = None
+    if getattr(dataset, "kind", None) == "image" or (frames is None and train.ndim == 4):
+        # a mirrored copy of a training image is a copy (docs/metrics.md): Rule 2 also looks at the mirror images
+        flip = lambda a: np.ascontiguousarray(a[..., ::-1])  # noqa: E731
+        mirror = (ext(flip(x)), ext(flip(test[plan.test_idx])))
     ev = evaluate_features(
         ext(train), ext(test), ext(x), seed=int(seed), features=dict(ext.info), plan=plan,
-        model=model, dataset=dataset, frames=frames,
+        model=model, dataset=dataset, frames=frames, mirror=mirror,
     )  # fmt: skip
     ev.seconds = time.perf_counter() - started
     ev.samples, ev.sample_seconds = x, t_sample

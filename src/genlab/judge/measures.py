@@ -19,10 +19,33 @@ import numpy as np
 from genlab.errors import NotSupported
 from genlab.judge import metrics as M
 
-__all__ = ["NLL_CAP", "EvalContext", "Measure", "Plan", "make_plan", "share_sigma"]
+__all__ = [
+    "MIN_N_EFF",
+    "NLL_CAP",
+    "Q_COPY",
+    "Q_NEAR",
+    "CopyNeighbours",
+    "CopyReference",
+    "EvalContext",
+    "Measure",
+    "Plan",
+    "distinct_count",
+    "make_plan",
+    "share_sigma",
+]
 
 FD_BOOTSTRAP = 8
 NLL_CAP = 2_000
+#: the held-out NLL uses NLL_START points, doubling until the standard error of its judged mean per
+#: dimension is below NLL_SE nats (a tenth of its 0.1-nat margin), at most NLL_CAP
+NLL_START = 200
+NLL_SE = 0.01
+#: a "copy": closer to its nearest training point, relative to that point's own nearest-neighbour
+#: distance, than all but Q_COPY of held-out rows are; a "near copy": than all but Q_NEAR (docs/metrics.md)
+Q_COPY = 0.05
+Q_NEAR = 0.25
+#: fewer distinct samples than this, and the copy shares are not judged (n identical samples are one)
+MIN_N_EFF = 20
 
 
 def share_sigma(value: float, n_value: int, reference: float, n_reference: int) -> float:
@@ -71,8 +94,13 @@ class EvalContext:
         model: Any = None,
         dataset: Any = None,
         frames: Any = None,
+        mirror: tuple[np.ndarray, np.ndarray] | None = None,
+        copy_dims: int | None = None,
     ) -> None:
         self.train, self.test, self.gen, self.plan, self.seed = train, test, gen, plan, int(seed)
+        # Rule 2's copy shares: features of the mirrored samples and of mirrored T (images), and how many
+        # leading feature columns describe content (the embedding; None: all columns)
+        self.mirror, self.copy_dims = mirror, copy_dims
         self.model, self.dataset = model, dataset
         self.frames = frames  # tables: the raw rows (`genlab.judge.tables.TableFrames`), else None
         self.n = len(gen)
@@ -104,8 +132,126 @@ class EvalContext:
         return M.train_nn_distance(self.train, self.neighbours[0].index)
 
     @cached_property
+    def copy_space(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """train, G, T and the mirrored G and T in the copy space (the content columns)."""
+        k = self.copy_dims
+        cut = (lambda a: a) if k is None else (lambda a: np.ascontiguousarray(a[:, :k]))
+        gm, tm = (None, None) if self.mirror is None else (cut(self.mirror[0]), cut(self.mirror[1]))
+        return cut(self.train), cut(self.gen), cut(self.t), gm, tm
+
+    @cached_property
+    def copy_reference(self) -> CopyReference:
+        train, _, t, _, tm = self.copy_space
+        return CopyReference(train, t, tm, self.plan.half_a, self.plan.half_b)
+
+    @cached_property
+    def copies(self) -> dict[str, Any]:
+        """The samples' copy neighbours and effective size, beside the reference's thresholds and T_B ratios."""
+        _, g, _, gm, _ = self.copy_space
+        return self.copy_reference.of(g, gm)
+
+    @cached_property
     def cells(self) -> M.CellPartition:
         return M.fit_cells(self.train, M.default_cells(len(self.t_a)), seed=self.seed)
+
+
+# ============================================================================ Rule 2: copy neighbours
+@dataclass
+class CopyNeighbours:
+    """For each row: distance to its nearest training point, mirror-aware (the smaller of the row's and
+    its mirror image's), that point's index, and the distance relative to that point's own nearest
+    other training point (`ratio`: 0 for an exact copy, about 1 for a typical fresh point)."""
+
+    d: np.ndarray
+    index: np.ndarray
+    own: np.ndarray
+    mirrored: np.ndarray  # True where the mirror image was the nearer one
+
+    @property
+    def ratio(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = np.where(self.own > 0, self.own, 1.0)
+            return np.where(self.own > 0, self.d / safe, np.where(self.d > 0, np.inf, 0.0))
+
+
+def copy_neighbours(train: np.ndarray, x: np.ndarray, x_mirror: np.ndarray | None) -> CopyNeighbours:
+    """Mirror-aware nearest training points of the rows of x; `own` is filled in by the caller."""
+    from genlab.judge.neighbors import knn
+
+    d, idx = knn(x, train, 1)
+    d, idx = d[:, 0], idx[:, 0]
+    mirrored = np.zeros(len(x), bool)
+    if x_mirror is not None:
+        dm, im = knn(x_mirror, train, 1)
+        mirrored = dm[:, 0] < d
+        d, idx = np.where(mirrored, dm[:, 0], d), np.where(mirrored, im[:, 0], idx)
+    return CopyNeighbours(d, idx, np.empty(0), mirrored)
+
+
+class CopyReference:
+    """What the copy shares compare with, from the held-out rows T (copy space; `t_mirror` their mirror
+    images or None): the ratio thresholds (quantiles Q_COPY and Q_NEAR of T_A's ratios), T_B's ratios
+    (the reference shares) and the duplicate radius (T_A's Q_COPY quantile of plain distances)."""
+
+    def __init__(
+        self,
+        train: np.ndarray,
+        t: np.ndarray,
+        t_mirror: np.ndarray | None,
+        half_a: np.ndarray,
+        half_b: np.ndarray,
+    ) -> None:
+        self.train = train
+        nb_t = copy_neighbours(train, t, t_mirror)
+        nb_t.own = M.train_nn_distance(train, nb_t.index)
+        ratio = nb_t.ratio
+        self.rho = {q: float(np.quantile(ratio[half_a], q)) for q in (Q_COPY, Q_NEAR)}
+        self.radius = float(
+            np.quantile(nb_t.d[half_a], Q_COPY)
+        )  # "as close as a copy is to its training point"
+        self.ratio_b = ratio[half_b]
+
+    def of(self, g: np.ndarray, g_mirror: np.ndarray | None) -> dict[str, Any]:
+        nb_g = copy_neighbours(self.train, g, g_mirror)
+        nb_g.own = M.train_nn_distance(self.train, nb_g.index)
+        return {
+            "gen": nb_g,
+            "ratio_b": self.ratio_b,
+            "rho": self.rho,
+            "n_eff": distinct_count(g, self.radius),
+        }
+
+    def share(self, of: dict[str, Any], q: float) -> tuple[float, float, float | None]:
+        """(value, reference, sigma) of the share at quantile q; sigma None when n_eff < MIN_N_EFF.
+
+        sigma is the standard error of value - reference when the samples come from p_data: both shares
+        are then about q (the threshold is T_A's q-quantile), so sqrt(q (1 - q) (1/n_eff + 1/|T_B|)),
+        with the effective number of distinct samples in place of n (n identical samples are one).
+        """
+        rho = self.rho[q]
+        v = float((of["gen"].ratio < rho).mean())
+        r = float((self.ratio_b < rho).mean())
+        n_eff = int(of["n_eff"])
+        sigma = math.sqrt(q * (1 - q) * (1 / n_eff + 1 / len(self.ratio_b))) if n_eff >= MIN_N_EFF else None
+        return v, r, sigma
+
+
+def distinct_count(x: np.ndarray, radius: float) -> int:
+    """The effective number of samples: rows farther than `radius` from every earlier row (n identical
+    rows count once). Exact, from blocked distances of each row to all rows before it."""
+    import torch
+
+    from genlab.judge.neighbors import as_tensor, sq_distance_blocks
+
+    t = as_tensor(x)
+    r2 = float(radius) ** 2
+    count = 0
+    for start, d2 in sq_distance_blocks(t, t):  # (rows, n)
+        rows = torch.arange(start, start + len(d2))
+        earlier = torch.arange(len(t))[None, :] < rows[:, None]  # j < i
+        near = ((d2 <= r2) & earlier).any(1)
+        count += int((~near).sum())
+    return count
 
 
 # ============================================================================ Rule 1
@@ -165,30 +311,56 @@ def c2st_accuracy(ctx: EvalContext) -> Measure:
     return Measure(v, r, math.sqrt(0.25 / ctx.n))
 
 
+def _log_probs(
+    model: Any, x: np.ndarray, dim: int, judge_against: Any = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """log q (and log p_data when given) on growing prefixes of x (NLL_START points, then doubling, at most
+    len(x)), stopping once the standard error of the mean per-dimension figure that is judged (the KL
+    estimate with a true density, else the NLL) is below NLL_SE: the points are chosen by the error, not a
+    fixed count. Prefixes keep the result deterministic."""
+    lq_parts, lp_parts, done = [], [], 0
+    while done < len(x):
+        stop = min(len(x), NLL_START if done == 0 else 2 * done)
+        chunk = x[done:stop]
+        lq_parts.append(np.asarray(model.log_prob(chunk), np.float64))
+        if judge_against is not None:
+            lp_parts.append(np.asarray(judge_against(chunk), np.float64))
+        done = stop
+        lq = np.concatenate(lq_parts)
+        per = (np.concatenate(lp_parts) - lq if judge_against is not None else -lq) / dim
+        if not np.isfinite(per).all():
+            break
+        if len(per) > 1 and per.std(ddof=1) / math.sqrt(len(per)) < NLL_SE:
+            break
+    return np.concatenate(lq_parts), (np.concatenate(lp_parts) if lp_parts else None)
+
+
 def nll_per_dim(ctx: EvalContext) -> Measure | None:
     """Held-out NLL per dimension on (at most 2,000 points of) T, beside the true entropy per dimension
     when the data set knows its density (their difference is KL(p_data || model) per dimension, judged),
-    else the model's own NLL on as many training points of S (the generalisation gap, not judged)."""
+    else the model's own NLL on as many training points of S (the generalisation gap, not judged).
+    Points are added (200, 400, 800, ...) until the standard error of the judged mean is below NLL_SE."""
     model, dataset = ctx.model, ctx.dataset
     kind = getattr(model, "log_prob_kind", None)
     if model is None or kind is None or dataset is None:
         return None
-    idx = ctx.plan.test_idx[:NLL_CAP]
-    x = np.asarray(dataset.test)[idx]
-    dim = int(np.prod(x.shape[1:]))
+    x_all = np.asarray(dataset.test)[ctx.plan.test_idx[:NLL_CAP]]
+    dim = int(np.prod(x_all.shape[1:]))
+    log_density = getattr(dataset, "log_density", None)
     try:
-        lq = np.asarray(model.log_prob(x), np.float64)
+        lq, lp = _log_probs(model, x_all, dim, log_density)
     except NotSupported:
         return None
+    n_used = len(lq)
     value = float(-lq.mean() / dim)
+    se = float(lq.std(ddof=1) / dim / math.sqrt(n_used)) if n_used > 1 else float("nan")
     extra: dict[str, Any] = {
         "kind": "exact" if kind == "exact" else "bound",
         "unit": "nats/dim",
-        "n": len(idx),
+        "n": n_used,
+        "se": se,
     }
-    log_density = getattr(dataset, "log_density", None)
-    if log_density is not None:
-        lp = np.asarray(log_density(x), np.float64)
+    if lp is not None:
         reference = float(-lp.mean() / dim)
         diff = (lp - lq) / dim
         sigma: float | None = (
@@ -196,7 +368,7 @@ def nll_per_dim(ctx: EvalContext) -> Measure | None:
         )
         extra["reference_kind"] = "true entropy"  # -mean log p_data on the same test points
     else:
-        xs = np.asarray(dataset.train)[ctx.plan.train_idx[: len(idx)]]
+        xs = np.asarray(dataset.train)[ctx.plan.train_idx[:n_used]]
         reference = float(-np.asarray(model.log_prob(xs), np.float64).mean() / dim)
         sigma = None
         extra["reference_kind"] = "model on training data"  # the generalisation gap; not judged
@@ -207,6 +379,41 @@ def nll_per_dim(ctx: EvalContext) -> Measure | None:
 
 
 # ============================================================================ Rule 2
+def _copy_share(ctx: EvalContext, q: float) -> Measure:
+    c = ctx.copies
+    rho = c["rho"][q]
+    v, r, sigma = ctx.copy_reference.share(c, q)
+    n_eff = int(c["n_eff"])
+    extra = {
+        "n_eff": n_eff,
+        "quantile": q,
+        "threshold_ratio": rho,
+        "mirrored": float(c["gen"].mirrored.mean()) if ctx.mirror is not None else None,
+    }
+    return Measure(v, r, sigma, {k: x for k, x in extra.items() if x is not None})
+
+
+def copy_share(ctx: EvalContext) -> Measure:
+    """Share of samples nearer their nearest training point (relative to its own nearest neighbour) than
+    all but 5% of held-out rows T_A are; reference: the same share of T_B (about 0.05)."""
+    return _copy_share(ctx, Q_COPY)
+
+
+def near_copy_share(ctx: EvalContext) -> Measure:
+    """As `copy_share`, at the looser quantile 0.25 (noisy or slightly changed copies)."""
+    return _copy_share(ctx, Q_NEAR)
+
+
+def copy_notes(entry: dict[str, Any]) -> list[str]:
+    n_eff = entry.get("n_eff")
+    if isinstance(n_eff, int) and n_eff < MIN_N_EFF:
+        return [
+            f"copy shares not judged: only {n_eff} distinct samples (n_eff < {MIN_N_EFF}; identical samples count "
+            "once), too few to tell copying from chance"
+        ]
+    return []
+
+
 def ct(ctx: EvalContext) -> Measure:
     part = ctx.cells
     value, _ = M.ct_from_partition(ctx.train, ctx.t_a, ctx.gen, part)
@@ -218,7 +425,12 @@ def ct_notes(entry: dict[str, Any]) -> list[str]:
     ct_v, ref = entry.get("value"), entry.get("reference")
     notes = []
     if not _finite(ct_v):
-        notes.append("ct not judged: no k-means cell holds more than 20 generated samples (n too small)")
+        notes.append("ct not computed: no k-means cell holds more than 20 generated samples (n too small)")
+    elif ct_v < -3.0:
+        notes.append(
+            f"ct = {ct_v:.3g} < -3: samples sit closer to training points than held-out data do (a diagnostic: "
+            "collapsed or repeated samples do this too; the verdict rests on the copy shares)"
+        )
     elif ct_v > 3.0:
         notes.append(
             f"ct = {ct_v:.3g} > 3: samples lie farther from the training data than held-out data do "

@@ -15,7 +15,17 @@ calibration runs (fresh samples of swissroll at n=200 and moons at n=600, 30-40 
 standardised differences had standard deviations between 0.4 (KID) and 1.3 (recall, coverage), and
 4 sigma keeps a fresh sample's chance of failing any one check near 0.1% (docs/metrics.md).
 
-A NaN or missing metric is not judged (a note says so, unless its spec is `quiet`).
+A NaN or missing metric is not judged (a note says so, unless its spec is `quiet`). A spec with
+`judged=False` is a diagnostic: shown beside its reference, never failed.
+
+Beside the strict verdict, each rule gets a graded answer (`verdict["graded"][rule]`): its score is the
+worst judged metric's distance from its reference in units of that metric's tolerance,
+
+    score = max over judged metrics of max(0, (value - reference) in the bad direction / tolerance)
+
+so 0 is "as close to the data as held-out real data", 1 is the pass limit, 10 is ten tolerances off.
+The answer: "pass" (score <= 1, the strict verdict's pass), "borderline" (1 < score <= 2), "fail"
+(score > 2), "not judged" (no judged metric). Models compare by their scores.
 """
 
 from __future__ import annotations
@@ -26,9 +36,11 @@ from typing import Any
 
 from genlab.judge.specs import METRICS, MetricSpec
 
-__all__ = ["Z", "Check", "check", "judge"]
+__all__ = ["BORDERLINE", "Z", "Check", "check", "grade", "judge"]
 
 Z = 4.0
+#: a score up to this many tolerances is "borderline" rather than "fail"
+BORDERLINE = 2.0
 
 
 @dataclass
@@ -53,6 +65,8 @@ def _finite(x: Any) -> bool:
 def check(spec: MetricSpec, entry: dict[str, Any], sigma: float | None) -> Check:
     """The pass boundary of one metric and whether its value is on the right side of it."""
     value, ref = entry.get("value"), entry.get("reference")
+    if not spec.judged:  # a diagnostic
+        return Check(spec.name, spec.bad, float("nan"), None)
     if spec.limit is not None:
         ok = (
             None
@@ -103,4 +117,34 @@ def judge(
         **{rule: "fail" if bad else "pass" for rule, bad in failed.items()},
         "reasons": reasons,
         "checks": checks,
+        "graded": {rule: grade(tables.get(rule, {}), checks) for rule in tables},
     }
+
+
+def _score(entry: dict[str, Any], c: dict[str, Any]) -> float | None:
+    """(value - reference) in the bad direction, in units of the tolerance (limit - reference)."""
+    value, ref, limit = entry.get("value"), entry.get("reference"), c.get("limit")
+    if c.get("ok") is None or not (_finite(value) and _finite(limit)):
+        return None
+    if not _finite(ref):  # a fixed limit without a reference: how far past the limit, in its own units
+        ref = 0.0
+    sign = 1.0 if c.get("bad") == "higher" else -1.0
+    tol = max(abs(limit - ref), 1e-12 * max(1.0, abs(ref)))  # a zero tolerance: any excess fails
+    return min(max(0.0, sign * (value - ref) / tol), 1e6)
+
+
+def grade(entries: dict[str, Any], checks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A rule's graded answer from its metric entries and their checks: {"answer", "score", "worst"}."""
+    scores = {}
+    for name, entry in entries.items():
+        c = checks.get(name)
+        if isinstance(entry, dict) and isinstance(c, dict):
+            sc = _score(entry, c)
+            if sc is not None:
+                scores[name] = sc
+    if not scores:
+        return {"answer": "not judged", "score": None, "worst": None}
+    worst = max(scores, key=lambda k: scores[k])
+    score = scores[worst]
+    answer = "pass" if score <= 1.0 else "borderline" if score <= BORDERLINE else "fail"
+    return {"answer": answer, "score": round(score, 4), "worst": worst}

@@ -8,8 +8,12 @@ in the evaluation's feature space, and computes, beside the same figures for hel
 - the memorisation rate (nearest / second-nearest training distance below 1/3);
 - a fidelity number on the same samples: the Frechet distance to a training subset.
 
-A check fails ("copying") when C_T is below -3 or the memorisation rate exceeds its held-out reference
-by more than max(0.01, 4 sigma) (binomial sigma of the difference), the limits the evaluation uses.
+- the copy shares the evaluation's Rule 2 verdict rests on (mirror-aware for images, in the content
+  columns of the features, with the effective number of distinct samples).
+
+A check fails ("copying") when the copy share or the near-copy share exceeds its held-out reference by
+more than the evaluation's tolerance (max(margin, 4 sigma)); C_T and the memorisation rate are recorded
+beside them as diagnostics, as in the evaluation.
 The engine stops after `patience` failing checks in a row (2: one noisy check does not end a run) and
 keeps the state of the last check that passed. Everything a check needs of the data (features, k-means
 cells, the references) is computed once, at the first check, and the check's cost is what the engine
@@ -18,14 +22,13 @@ schedules by: no more than `share` (10%) of the training time goes to watching (
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import numpy as np
 
 from genlab.judge import metrics as M
-from genlab.judge.measures import share_sigma
+from genlab.judge.measures import Q_COPY, Q_NEAR, CopyReference, share_sigma
 
 __all__ = ["DEFAULT_SAMPLES", "SMALL_TRAIN", "Rule2Watch", "watch_for"]
 
@@ -35,7 +38,13 @@ DEFAULT_SAMPLES = 512
 SMALL_TRAIN = 20_000
 CT_LIMIT = -3.0
 MEM_MARGIN = 0.01
+COPY_MARGIN = 0.01  # the evaluation's margins (specs.py: copy_share, near_copy_share)
+NEAR_MARGIN = 0.02
 Z = 4.0
+
+
+def _flip(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(x)[..., ::-1])
 
 
 class Rule2Watch:
@@ -76,9 +85,17 @@ class Rule2Watch:
         self.ext = make_extractor(self.features, ds)
         self.train_f = self.ext(np.asarray(ds.train, np.float32))
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 11]))
-        test = self.ext(np.asarray(ds.test, np.float32)[rng.permutation(len(ds.test))[: self.m]])
+        rows = np.asarray(ds.test, np.float32)[rng.permutation(len(ds.test))[: self.m]]
+        test = self.ext(rows)
         half = len(test) // 2
         self.t_a, self.t_b = test[:half], test[half:]
+        blocks = (self.ext.info or {}).get("blocks") or {}
+        self.copy_dims = blocks.get("embedding")
+        self.mirror = np.asarray(ds.train).ndim == 4  # images: a mirrored copy is a copy
+        tm = self._cut(self.ext(_flip(rows))) if self.mirror else None
+        self.copy_ref = CopyReference(
+            self._cut(self.train_f), self._cut(test), tm, np.arange(half), np.arange(half, len(test))
+        )
         self.s = self.train_f[rng.permutation(len(self.train_f))[: self.m]]
         self.cells = M.fit_cells(self.train_f, M.default_cells(len(self.t_a)), seed=self.seed)
         self.ct_ref, _ = M.ct_from_partition(self.train_f, self.t_a, self.t_b, self.cells)
@@ -89,6 +106,9 @@ class Rule2Watch:
         self.fd_ref = M.frechet_distance_from_moments(self.mu_s, self.cov_s, *M.moments(test))
         self.setup_seconds = time.perf_counter() - t0
         self._ready = True
+
+    def _cut(self, f: np.ndarray) -> np.ndarray:
+        return f if self.copy_dims is None else np.ascontiguousarray(f[:, : self.copy_dims])
 
     def check(self, model: Any, step: int) -> dict[str, Any]:
         """One check of `model` (a copy the engine made); the record that goes to log.jsonl."""
@@ -101,11 +121,14 @@ class Rule2Watch:
         mem = float((nb.ratio < M.MEMORIZATION_RATIO).mean())
         mem_limit = self.mem_ref + max(MEM_MARGIN, Z * share_sigma(mem, len(f), self.mem_ref, self.n_ref))
         fd = M.frechet_distance_from_moments(self.mu_s, self.cov_s, *M.moments(f))
-        reasons = []
-        if math.isfinite(ct) and ct < CT_LIMIT:
-            reasons.append(f"C_T {ct:.2f} < {CT_LIMIT:g}")
-        if mem > mem_limit:
-            reasons.append(f"memorisation rate {mem:.3f} > {mem_limit:.3f}")
+        of = self.copy_ref.of(self._cut(f), self._cut(self.ext(_flip(x))) if self.mirror else None)
+        reasons, shares = [], {}
+        for key, q, margin in (("copy_share", Q_COPY, COPY_MARGIN), ("near_copy_share", Q_NEAR, NEAR_MARGIN)):
+            v, r, sigma = self.copy_ref.share(of, q)
+            limit = r + max(margin, Z * sigma) if sigma is not None else float("nan")
+            shares |= {key: v, f"{key}_reference": r, f"{key}_limit": limit}
+            if sigma is not None and v > limit:
+                reasons.append(f"{key.replace('_', ' ')} {v:.3f} > {limit:.3f}")
         return {
             "fail": bool(reasons),
             "reason": "; ".join(reasons) or "no copying",
@@ -117,6 +140,8 @@ class Rule2Watch:
             "frechet_distance": fd,
             "frechet_reference": self.fd_ref,
             "samples": self.m,
+            "n_eff": int(of["n_eff"]),
+            **shares,
         }
 
 

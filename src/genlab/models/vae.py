@@ -180,7 +180,7 @@ class VAE(NeuralModel):
         likelihood: str = "gaussian",
         kl_warmup_steps: int = 1000,
         free_bits: float = 0.0,
-        iwae_k: int = 100,
+        iwae_k: int = 10,
         latent_sampler: str = "gmm",
         gmm_components: int = 10,
         *,

@@ -42,7 +42,13 @@ def _columns() -> list[Column]:
     from genlab.judge.specs import compare_specs
 
     cols = [Column("fit_seconds", "fit s", "", "lower", "training wall time in seconds")]
-    return cols + [Column(s.name, s.short, s.rule, s.better, s.help) for s in compare_specs()]
+    graded = [
+        Column(f"{rule}_score", f"R{rule[-1]} score", rule, "lower",
+               f"Rule {rule[-1]} graded score: the worst metric's distance from its held-out reference in "
+               "tolerances (0 as real data, 1 the pass limit)")
+        for rule in ("rule1", "rule2")
+    ]  # fmt: skip
+    return cols + graded + [Column(s.name, s.short, s.rule, s.better, s.help) for s in compare_specs()]
 
 
 COLUMNS: list[Column] = _columns()
@@ -76,7 +82,9 @@ def collect(runs: list[str | Path]) -> list[dict[str, Any]]:
             "evaluated": bool(ev),
         }
         for c in COLUMNS:
-            if c.rule:
+            if c.key == f"{c.rule}_score":
+                v = _graded(ev, c.rule).get("score") if isinstance(ev, dict) and ev else None
+            elif c.rule:
                 entry = (ev.get(c.rule) or {}).get(c.key) if isinstance(ev, dict) else None
                 v = entry.get("value") if isinstance(entry, dict) else None
             else:
@@ -84,6 +92,12 @@ def collect(runs: list[str | Path]) -> list[dict[str, Any]]:
             row[c.key] = float(v) if _finite(v) else None
         rows.append(row)
     return rows
+
+
+def _graded(ev: dict[str, Any], rule: str) -> dict[str, Any]:
+    from genlab.judge.console import graded
+
+    return graded(ev, rule)
 
 
 def _score(c: Column, v: float) -> float:
@@ -111,7 +125,10 @@ def mark_best(rows: list[dict[str, Any]]) -> set[tuple[int, str]]:
 
 
 def _verdict_text(v: dict[str, Any], rule: str) -> str:
-    return {"pass": "pass", "fail": "FAIL"}.get(str(v.get(rule)), "\u2013")
+    """The graded answer where the record has one (pass, borderline, FAIL), else the strict verdict."""
+    g = (v.get("graded") or {}).get(rule) or {}
+    answer = g.get("answer") if g.get("answer") in ("pass", "borderline", "fail") else v.get(rule)
+    return {"pass": "pass", "fail": "FAIL", "borderline": "borderline"}.get(str(answer), "\u2013")
 
 
 def _columns_present(rows: list[dict[str, Any]]) -> list[Column]:
@@ -195,8 +212,8 @@ def _table_html(rows: list[dict[str, Any]], base: Path) -> str:
         cells: list[Any] = [link, r["model"], r["data"]]
         cells += [("best", r[c.key]) if (i, c.key) in best else r[c.key] for c in cols]
         for rule in ("rule1", "rule2"):
-            t = str(r["verdict"].get(rule, "not evaluated"))
-            cells.append(badge(t, {"pass": "good", "fail": "bad"}.get(t, "na")))
+            t = _verdict_text(r["verdict"], rule).lower() if r["verdict"].get(rule) else "not evaluated"
+            cells.append(badge(t, {"pass": "good", "fail": "bad", "borderline": "warn"}.get(t, "na")))
         body.append(cells)
     header = ["run", "model", "data", *[c.label for c in cols], "Rule 1", "Rule 2"]
     legend = "; ".join(f"<b>{esc(c.label)}</b>: {esc(c.help)}" for c in cols)

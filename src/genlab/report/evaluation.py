@@ -17,7 +17,9 @@ from genlab.runs.figures import N_CLOSEST
 __all__ = ["evaluation_sections"]
 
 
-def _check_cell(check: dict[str, Any] | None) -> Raw:
+def _check_cell(check: dict[str, Any] | None, diagnostic: bool = False) -> Raw:
+    if diagnostic:
+        return badge("diagnostic", "na")
     if not check or check.get("ok") is None:
         return badge("not judged", "na")
     return badge("ok", "good") if check["ok"] else badge("fails", "bad")
@@ -45,13 +47,15 @@ def _rule_table(rule: str, entries: dict[str, Any], checks: dict[str, Any]) -> R
             value_text += f" ({fmt(e['bits_per_dim'])} bits)"
         if e.get("reference_kind"):
             what += f". Reference: {e['reference_kind']}"
+        if "n_eff" in e:
+            what += f". Effective sample size (distinct samples): {e['n_eff']}"
         rows.append(
             [
                 name,
                 value_text,
                 fmt(e.get("reference")),
                 _limit_text(checks.get(metric)),
-                _check_cell(checks.get(metric)),
+                _check_cell(checks.get(metric), diagnostic=not sp.judged),
                 what,
             ]
         )
@@ -63,6 +67,22 @@ def _rule_table(rule: str, entries: dict[str, Any], checks: dict[str, Any]) -> R
     )
 
 
+def _graded_words(ev: dict[str, Any], rule: str) -> str:
+    from genlab.judge.console import graded
+
+    g = graded(ev, rule)
+    if g.get("answer") == "not judged" or g.get("score") is None:
+        return '<p class="note">Graded: not judged (no metric of this rule could be judged).</p>'
+    kind = {"pass": "good", "borderline": "warn", "fail": "bad"}.get(str(g["answer"]), "na")
+    sp = spec(str(g.get("worst")))
+    worst = sp.label if sp is not None else str(g.get("worst"))
+    return (
+        f"<p>Graded: {badge(str(g['answer']), kind)} score <b>{esc(fmt(g['score'], 3))}</b> "
+        f'<span class="note">(the worst metric, {esc(worst)}, is {esc(fmt(g["score"], 3))} tolerances from its '
+        "held-out reference: 0 is as close as real data, 1 the pass limit, above 2 a clear fail)</span></p>"
+    )
+
+
 def _verdict_words(rule: str, verdict: dict[str, Any]) -> Raw:
     v = verdict.get(rule)
     reasons = [r[len(rule) + 2 :] for r in verdict.get("reasons", []) if r.startswith(f"{rule}:")]
@@ -71,7 +91,7 @@ def _verdict_words(rule: str, verdict: dict[str, Any]) -> Raw:
             "Every judged metric is within its tolerance of the held-out reference: the samples are as close to "
             "the data as fresh real observations are, up to sampling noise."
             if rule == "rule1"
-            else "The samples are no closer to the training observations than held-out real data are: no sign of "
+            else "No more samples are copies of training observations than held-out real data are: no sign of "
             "copying."
         )
         head = badge("PASS", "good")
@@ -190,6 +210,7 @@ def evaluation_sections(
     for rule in ("rule1", "rule2"):
         title, question = RULES[rule]
         out += [h2(title, rule), Raw(f"<p><b>{esc(question)}</b></p>"), _verdict_words(rule, verdict)]
+        out.append(Raw(_graded_words(ev, rule)))
         if rule == "rule1":
             out.append(intro)
         out.append(_rule_table(rule, ev.get(rule) or {}, checks))
