@@ -38,6 +38,7 @@ import numpy as np
 
 from genlab.errors import DataError, GenlabError
 from genlab.judge.measures import EvalContext, Measure, Plan, make_plan
+from genlab.judge.perclass import asked_labels, merge_verdict, per_class_section, sample_kwargs
 from genlab.judge.specs import METRICS, MetricSpec
 from genlab.judge.verdict import judge
 
@@ -66,6 +67,13 @@ class Evaluation:
     samples: np.ndarray | None = field(default=None, compare=False, repr=False)
     frame: Any = field(default=None, compare=False, repr=False)  # tables: the judged samples as a DataFrame
     sample_seconds: float = field(default=0.0, compare=False)  # of `seconds`, spent drawing the samples
+    # a label-conditional model (judge/perclass.py): evaluation.json's "per_class" and "guidance" sections;
+    # the class asked for each sample, the context and the feature map (reused by the guidance sweep)
+    per_class: dict[str, Any] | None = None
+    guidance: dict[str, Any] | None = None
+    labels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    context: Any = field(default=None, compare=False, repr=False)
+    extractor: Any = field(default=None, compare=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -84,6 +92,8 @@ class Evaluation:
             "rule1": {k: dict(v) for k, v in self.rule1.items()},
             "rule2": {k: (list(v) if k == "copies" else dict(v)) for k, v in self.rule2.items()},
             "verdict": dict(self.verdict),
+            **({"per_class": self.per_class} if self.per_class is not None else {}),
+            **({"guidance": self.guidance} if self.guidance is not None else {}),
         }
 
     @classmethod
@@ -96,6 +106,8 @@ class Evaluation:
                 dict(d["rule2"]),
                 dict(d["verdict"]),
                 seed=int(d.get("seed", 0)),
+                per_class=d.get("per_class"),
+                guidance=d.get("guidance"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"not an evaluation record ({type(e).__name__}: {e})") from None
@@ -135,11 +147,13 @@ def evaluate_features(
     dataset: Any = None,
     frames: Any = None,
     specs: list[MetricSpec] = METRICS,
+    labels: np.ndarray | None = None,
 ) -> Evaluation:
     """Both rules on feature arrays (N, D): n = len(generated) samples against a held-out sample of n test rows.
 
     `model` and `dataset` let metrics that need more than features (the held-out NLL) run; `frames`
-    (a `genlab.judge.tables.TableFrames`) the table metrics.
+    (a `genlab.judge.tables.TableFrames`) the table metrics. `labels`: the data-set label each sample
+    was asked for (a conditional model): adds label accuracy and the per-class section (`perclass.py`).
     """
     from genlab.judge import metrics as M
 
@@ -158,6 +172,7 @@ def evaluate_features(
         )
     plan = plan or make_plan(len(train), len(test), n, seed)
     ctx = EvalContext(train, test, gen, plan, seed=seed, model=model, dataset=dataset, frames=frames)
+    ctx.asked_labels = labels  # read by perclass.py's measures; None: not asked for by class
     tables: dict[str, dict[str, Any]] = {"rule1": {}, "rule2": {}}
     sigmas: dict[str, float | None] = {}
     for s in specs:
@@ -168,6 +183,8 @@ def evaluate_features(
         sigmas[s.name] = m.sigma
     tables["rule2"]["copies"] = _closest(ctx)
     verdict = judge(tables, sigmas, specs)
+    per_class = per_class_section(ctx)  # None unless the samples were asked for by class
+    merge_verdict(verdict, per_class)
     info = {"dim": int(train.shape[1]), **(features or {"kind": "given"})}
     return Evaluation(
         n,
@@ -177,6 +194,8 @@ def evaluate_features(
         verdict,
         seed=int(seed),
         seconds=time.perf_counter() - started,
+        per_class=per_class,
+        context=ctx,
     )
 
 
@@ -238,8 +257,9 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
                 f"evaluate: the model makes observations of shape {tuple(source.shape_)}, the data has {shape}"
             )
         n = int(n if n is not None else min(n_test, DEFAULT_N_CAP))
-        draw = getattr(source, "sample_encoded", source.sample)  # a table model's sample is a DataFrame
-        x = check_array(draw(n, seed=seed), what="generated samples", shape=shape)
+        kw = sample_kwargs(source, dataset, n, seed)  # a label-conditional model: the classes asked for
+        draw = source.sample if kw else getattr(source, "sample_encoded", source.sample)  # tables: DataFrames
+        x = check_array(draw(n, seed=seed, **kw), what="generated samples", shape=shape)
         return x, source
     x = check_array(source, what="generated samples", shape=shape)
     n = int(n if n is not None else min(len(x), n_test, DEFAULT_N_CAP))
@@ -249,7 +269,13 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
 
 
 def evaluate(
-    source: Any, dataset: Any, *, n: int | None = None, features: Any = "auto", seed: int = 0
+    source: Any,
+    dataset: Any,
+    *,
+    n: int | None = None,
+    features: Any = "auto",
+    seed: int = 0,
+    labels: Any = None,
 ) -> Evaluation:
     """Judge a fitted model, or an array of samples (N, *shape), against `dataset` by Rule 1 and Rule 2.
     For a table, samples may also be a DataFrame of its columns, and the table metrics run too.
@@ -257,6 +283,10 @@ def evaluate(
     n defaults to min(test rows, 10,000) (for an array, also at most its length). `features`:
     "auto", "pixels", "random", a TorchScript path, an nn.Module, or a `FeatureExtractor`.
     The judged samples come back as `Evaluation.samples`.
+
+    A label-conditional model (`model.conditional_ == "labels"`) is asked for classes at their training
+    frequencies (`perclass.draw_labels`), and the evaluation adds label accuracy and a per-class section;
+    for an array of samples, `labels` (the data-set label each sample was meant to be) does the same.
     """
     from genlab.judge.features import FeatureExtractor, make_extractor
 
@@ -277,12 +307,14 @@ def evaluate(
     train = np.asarray(dataset.train, np.float32)
     test = np.asarray(dataset.test, np.float32)
     plan = make_plan(len(train), len(test), len(x), int(seed))
+    asked = asked_labels(model, dataset, len(x), int(seed), labels)
     ext = features if isinstance(features, FeatureExtractor) else make_extractor(features, dataset)
     ev = evaluate_features(
         ext(train), ext(test), ext(x), seed=int(seed), features=dict(ext.info), plan=plan,
-        model=model, dataset=dataset, frames=frames,
+        model=model, dataset=dataset, frames=frames, labels=asked,
     )  # fmt: skip
     ev.seconds = time.perf_counter() - started
     ev.samples, ev.sample_seconds = x, t_sample
+    ev.labels, ev.extractor = asked, ext
     ev.frame = None if frames is None else frames.gen
     return ev
