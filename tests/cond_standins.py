@@ -77,7 +77,8 @@ class ResampleConditional:
 class GuidedConditional(ResampleConditional):
     """A stand-in for classifier-free guidance: the higher the scale, the fewer samples of a wrong class
     (label noise 0.8 / (1 + g)) and the narrower each class (only the share 1 / (1 + g) of its images
-    nearest the class mean): label accuracy rises with guidance while recall falls."""
+    nearest the class mean): label accuracy rises with guidance while recall falls. `black_class` as above;
+    the other knobs are ignored."""
 
     def sample(
         self, n: int, *, seed: int | None = None, labels: Any = None, guidance: float = 1.0
@@ -94,4 +95,7 @@ class GuidedConditional(ResampleConditional):
             idx = np.flatnonzero(self.pool_labels == c)
             d = np.linalg.norm(flat[idx] - flat[idx].mean(0), axis=1)
             keep[idx[np.argsort(d)[: max(2, int(np.ceil(len(idx) / (1.0 + g))))]]] = True
-        return self._from(self.pool[keep], self.pool_labels[keep], drawn, rng)
+        x = self._from(self.pool[keep], self.pool_labels[keep], drawn, rng)
+        if self.black_class is not None:
+            x[y == self.black_class] = 0.0
+        return x
