@@ -54,7 +54,9 @@ class ResampleConditional:
         for c in np.unique(y):
             where = np.flatnonzero(y == c)
             src = np.flatnonzero(pool_labels == c)
-            pick = rng.choice(src, len(where), replace=len(where) > len(src))
+            # every image once before any twice: duplicates would shrink recall like a real model's would
+            reps = -(-len(where) // len(src))
+            pick = np.concatenate([rng.permutation(src) for _ in range(reps)])[: len(where)]
             out[where] = pool[pick]
         return out
 
