@@ -97,7 +97,9 @@ def summary(ev: Any) -> dict[str, Any]:
              "label_accuracy": r["label_accuracy"]["value"], "copies": r["copies"], "failed": r["failed"]}
             for r in rows
         ]  # fmt: skip
-        ratios = [r["fd"] / r["fd_reference"] for r in out["per_class"] if r["fd"] is not None and r["fd_reference"]]
+        ratios = [
+            r["fd"] / r["fd_reference"] for r in out["per_class"] if r["fd"] is not None and r["fd_reference"]
+        ]
         out["per_class_fd_ratio_mean"] = float(np.mean(ratios)) if ratios else None
         out["worst_class"] = (pc.get("worst") or {}).get("name")
         out["failing_classes"] = [r["name"] for r in rows if r["failed"]]
@@ -164,7 +166,9 @@ def main() -> None:
     p.add_argument("--guidance-n", type=int, default=200, help="samples per guidance scale (0: no sweep)")
     p.add_argument("--stand-in", action="store_true", help="stand-in samplers instead of the families")
     args = p.parse_args()
-    families = args.families or (["stand-in-noise0", "stand-in-noise0.2"] if args.stand_in else list(IMAGE_FAMILIES))
+    families = args.families or (
+        ["stand-in-noise0", "stand-in-noise0.2"] if args.stand_in else list(IMAGE_FAMILIES)
+    )
     rows = []
     started = time.perf_counter()
     for name in args.datasets:
@@ -178,8 +182,10 @@ def main() -> None:
     sweeps = [r for r in rows if r.get("guidance")]
     for r in sweeps:
         g = r["guidance"]
-        md += f"\n\nGuidance sweep, {r['family']} on {r['data']} (n = {g['n']} per scale; reference " \
-              f"label accuracy {g['reference']['label_accuracy']:.1%}, recall {g['reference']['recall']:.3g}):\n\n"
+        md += (
+            f"\n\nGuidance sweep, {r['family']} on {r['data']} (n = {g['n']} per scale; reference "
+            f"label accuracy {g['reference']['label_accuracy']:.1%}, recall {g['reference']['recall']:.3g}):\n\n"
+        )
         md += markdown_table(["scale", "label accuracy", "precision", "recall"],
                              [[s, a, pr, rc] for s, a, pr, rc in zip(g["scales"], g["label_accuracy"], g["precision"],
                                                                      g["recall"], strict=True)])  # fmt: skip

@@ -49,7 +49,9 @@ class ResampleConditional:
         y = np.asarray(labels, np.int64)
         return np.full(n, int(y)) if y.ndim == 0 else y
 
-    def _from(self, pool: np.ndarray, pool_labels: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _from(
+        self, pool: np.ndarray, pool_labels: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         out = np.empty((len(y), *self.shape_), np.float32)
         for c in np.unique(y):
             where = np.flatnonzero(y == c)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cond_standins import GuidedConditional, ResampleConditional
 from rich.console import Console
 
 import genlab
+from cond_standins import GuidedConditional, ResampleConditional
 from genlab.errors import DataError, GenlabError
 from genlab.judge import Evaluation, print_evaluation
 from genlab.judge.perclass import class_map, draw_labels, guidance_sweep
@@ -42,7 +42,9 @@ def test_labels_are_asked_at_training_frequencies(digits):
     y = draw_labels(model, digits, 1000, seed=3)
     share = np.bincount(digits.train_labels, minlength=10) / len(digits.train_labels)
     counts = np.bincount(y, minlength=10)
-    assert counts.sum() == 1000 and np.all(np.abs(counts - 1000 * share) < 1)  # largest remainder: exact shares
+    assert counts.sum() == 1000 and np.all(
+        np.abs(counts - 1000 * share) < 1
+    )  # largest remainder: exact shares
     assert np.array_equal(y, draw_labels(model, digits, 1000, seed=3))
     assert not np.array_equal(y, draw_labels(model, digits, 1000, seed=4))  # the order follows the seed
     assert np.array_equal(class_map(model, digits), np.arange(10))

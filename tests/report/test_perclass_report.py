@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cond_standins import GuidedConditional
 
 import genlab
+from cond_standins import GuidedConditional
 from genlab.fileio import read_json, write_json
 from genlab.report.html import render_report
 from genlab.runs import evaluate_run, fit_run
@@ -23,7 +23,9 @@ def conditional_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
     fit_run("digits", "gaussian", out=run, evaluate=False, progress="off")
     data = genlab.load_dataset("digits")
     model = GuidedConditional(data, black_class=3)
-    evaluate_run(run, model=model, dataset=data, features="pixels", n=200, guidance_scales=(0, 2), guidance_n=80)
+    evaluate_run(
+        run, model=model, dataset=data, features="pixels", n=200, guidance_scales=(0, 2), guidance_n=80
+    )
     return run, read_json(run / "evaluation.json")
 
 
@@ -48,7 +50,9 @@ def test_the_report_shows_the_per_class_section(conditional_run: tuple[Path, dic
     assert f"{la['value']:.1%}" in block and f"{la['reference']:.1%}" in block
 
 
-def test_evaluations_without_per_class_sections_still_render(conditional_run, tmp_path: Path, image_run: Path) -> None:
+def test_evaluations_without_per_class_sections_still_render(
+    conditional_run, tmp_path: Path, image_run: Path
+) -> None:
     assert 'id="per_class"' not in render_report(image_run)  # an unconditional model
     run, ev = conditional_run
     old = tmp_path / "old"

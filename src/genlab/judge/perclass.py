@@ -137,7 +137,9 @@ def asked_labels(model: Any, dataset: Any, n: int, seed: int, labels: Any = None
         y = np.asarray(labels)
         y = y[:n] if y.ndim == 1 and len(y) >= n else y  # as the samples: the first n
         if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
-            raise DataError(f"evaluate: labels must be n={n} integer class labels, got shape {y.shape} ({y.dtype})")
+            raise DataError(
+                f"evaluate: labels must be n={n} integer class labels, got shape {y.shape} ({y.dtype})"
+            )
         if getattr(dataset, "train_labels", None) is None:
             raise DataError("evaluate: labels given but the data set has none")
         return y.astype(np.int64)
@@ -231,7 +233,9 @@ def _entry(value: float, reference: float, sigma: float | None) -> tuple[dict[st
     return {"value": float(value), "reference": float(reference)}, sigma
 
 
-def _one_class(ctx: Any, st: _State, c: int, name: str, copies: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
+def _one_class(
+    ctx: Any, st: _State, c: int, name: str, copies: tuple[np.ndarray, np.ndarray]
+) -> dict[str, Any]:
     rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 20, int(c)]))
     g_idx, t_idx = np.flatnonzero(st.asked == c), np.flatnonzero(st.t_true == c)
     train_idx = np.flatnonzero(np.asarray(ctx.dataset.train_labels) == c)
@@ -260,7 +264,9 @@ def _one_class(ctx: Any, st: _State, c: int, name: str, copies: tuple[np.ndarray
         radii = M.sq_radii(s, [3])
         pv = M.manifold_stats(s, g, k_pr=3, k_dc=None, real_radii=radii)
         pr = M.manifold_stats(s, t, k_pr=3, k_dc=None, real_radii=radii)
-        entries["precision"] = _entry(pv.precision, pr.precision, share_sigma(pv.precision, m, pr.precision, m))
+        entries["precision"] = _entry(
+            pv.precision, pr.precision, share_sigma(pv.precision, m, pr.precision, m)
+        )
         entries["recall"] = _entry(pv.recall, pr.recall, share_sigma(pv.recall, m, pr.recall, m))
     checks: dict[str, Any] = {}
     for metric in PER_CLASS_METRICS:
@@ -292,10 +298,18 @@ def _worst(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     w = max(judged, key=lambda r: (len(r["failed"]), fd_ratio(r)))
     ratio = fd_ratio(w)
-    why = f"{len(w['failed'])} failed check(s): {', '.join(w['failed'])}" if w["failed"] else "no failed check"
+    why = (
+        f"{len(w['failed'])} failed check(s): {', '.join(w['failed'])}" if w["failed"] else "no failed check"
+    )
     if math.isfinite(ratio):
         why += f"; FD {ratio:.3g} x its reference"
-    return {"class": w["class"], "name": w["name"], "failed": list(w["failed"]), "fd_ratio": ratio, "why": why}
+    return {
+        "class": w["class"],
+        "name": w["name"],
+        "failed": list(w["failed"]),
+        "fd_ratio": ratio,
+        "why": why,
+    }
 
 
 def per_class_section(ctx: Any) -> dict[str, Any] | None:
@@ -371,12 +385,17 @@ def per_class_lines(ev: dict[str, Any]) -> list[str]:
             out.append(f"worst class: {w['name']!r} ({w['why']})")
         out.append(
             f"per class ({len(rows)} classes): "
-            + (f"{len(failing)} failing: {', '.join(map(str, failing))}" if failing else "every judged class passes")
+            + (
+                f"{len(failing)} failing: {', '.join(map(str, failing))}"
+                if failing
+                else "every judged class passes"
+            )
         )
     g = ev.get("guidance")
     if isinstance(g, dict) and g.get("scales"):
         pairs = ", ".join(
-            f"{s:g}: {a:.0%}/{r:.2f}" for s, a, r in zip(g["scales"], g["label_accuracy"], g["recall"], strict=True)
+            f"{s:g}: {a:.0%}/{r:.2f}"
+            for s, a, r in zip(g["scales"], g["label_accuracy"], g["recall"], strict=True)
         )
         out.append(f"guidance sweep (scale: label accuracy/recall, n={g.get('n')} each): {pairs}")
     return out
@@ -401,7 +420,9 @@ def guidance_sweep(
     if not is_label_conditional(model):
         raise GenlabError("guidance_sweep: the model is not conditional on labels")
     if not accepts_guidance(model):
-        raise GenlabError(f"guidance_sweep: {getattr(model, 'name', 'the model')}.sample takes no guidance scale")
+        raise GenlabError(
+            f"guidance_sweep: {getattr(model, 'name', 'the model')}.sample takes no guidance scale"
+        )
     ctx = getattr(evaluation, "context", None)
     ext = getattr(evaluation, "extractor", None)
     if ctx is None or ext is None:

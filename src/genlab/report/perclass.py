@@ -34,7 +34,16 @@ def _cell(row: dict[str, Any], metric: str, pct: bool = False) -> str:
 
 def _class_table(pc: dict[str, Any]) -> Raw:
     worst = (pc.get("worst") or {}).get("class")
-    head = ["class", "samples", "FD", "precision", "recall", "copies (memorised share)", "label accuracy", "check"]
+    head = [
+        "class",
+        "samples",
+        "FD",
+        "precision",
+        "recall",
+        "copies (memorised share)",
+        "label accuracy",
+        "check",
+    ]
     out = ['<table class="perclass"><tr>' + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
     for r in pc.get("classes") or []:
         checks = r.get("checks") or {}
@@ -46,7 +55,9 @@ def _class_table(pc: dict[str, Any]) -> Raw:
         if r.get("class") == worst:
             name += " " + badge("worst", "warn")
         memo = r.get("memorization_rate")
-        copies = f"{fmt(r.get('copies'))}: {esc(_pair(memo, pct=True))}" if isinstance(memo, dict) else "\u2013"
+        copies = (
+            f"{fmt(r.get('copies'))}: {esc(_pair(memo, pct=True))}" if isinstance(memo, dict) else "\u2013"
+        )
         memo_bad = (checks.get("memorization_rate") or {}).get("ok") is False
         cells = [
             f"<td>{name}</td>",
@@ -91,9 +102,11 @@ def per_class_sections(ev: dict[str, Any] | None, figs: Any) -> list[str]:
     pc = ev["per_class"]  # type: ignore[index]
     out: list[str] = [h2("Per class", "per_class")]
     la = (ev.get("rule1") or {}).get("label_accuracy")  # type: ignore[union-attr]
-    check = (((ev.get("verdict") or {}).get("checks") or {}).get("label_accuracy") or {})  # type: ignore[union-attr]
+    check = ((ev.get("verdict") or {}).get("checks") or {}).get("label_accuracy") or {}  # type: ignore[union-attr]
     if isinstance(la, dict):
-        mark = {True: badge("ok", "good"), False: badge("fails", "bad")}.get(check.get("ok"), badge("not judged", "na"))
+        mark = {True: badge("ok", "good"), False: badge("fails", "bad")}.get(
+            check.get("ok"), badge("not judged", "na")
+        )
         out.append(
             Raw(
                 f"<p>{mark} Label accuracy: <b>{la['value']:.1%}</b> of the samples are classified as the class "

@@ -49,8 +49,13 @@ def evaluate_run(
     `guidance_scales`, default 0, 1, 2, 4); `guidance_n=0` skips it.
     """
     from genlab.judge.evaluation import evaluate
-    from genlab.judge.perclass import GUIDANCE_N, GUIDANCE_SCALES, accepts_guidance, guidance_sweep
-    from genlab.judge.perclass import is_label_conditional
+    from genlab.judge.perclass import (
+        GUIDANCE_N,
+        GUIDANCE_SCALES,
+        accepts_guidance,
+        guidance_sweep,
+        is_label_conditional,
+    )
     from genlab.runs.figures import draw_figures
 
     run_dir = Path(run_dir)
@@ -61,7 +66,12 @@ def evaluate_run(
             dataset = load_run_dataset(run_dir)
         ev = evaluate(model, dataset, n=n, features=features, seed=seed)
         sweep_n = GUIDANCE_N if guidance_n is None else int(guidance_n)
-        if sweep_n > 0 and is_label_conditional(model) and accepts_guidance(model) and ev.per_class is not None:
+        if (
+            sweep_n > 0
+            and is_label_conditional(model)
+            and accepts_guidance(model)
+            and ev.per_class is not None
+        ):
             scales = GUIDANCE_SCALES if guidance_scales is None else tuple(guidance_scales)
             ev.guidance = guidance_sweep(model, dataset, ev, scales=scales, n=sweep_n, seed=seed)
         write_json(run_dir / EVALUATION_FILE, ev.to_dict())

@@ -209,7 +209,11 @@ def _guidance_png(sweep: dict[str, Any]) -> bytes:
     fig, axes = new_panels(1, width=5.5, height=3.6)
     ax = axes[0, 0]
     ref = sweep.get("reference") or {}
-    for key, colour in (("label_accuracy", "tab:purple"), ("precision", "tab:blue"), ("recall", "tab:orange")):
+    for key, colour in (
+        ("label_accuracy", "tab:purple"),
+        ("precision", "tab:blue"),
+        ("recall", "tab:orange"),
+    ):
         if key not in sweep:
             continue
         ax.plot(sweep["scales"], sweep[key], "o-", color=colour, label=key.replace("_", " "))
