@@ -114,3 +114,7 @@ def print_evaluation(evaluation: Any, console: Any) -> None:
                     f"{c['train_nn_distance']:.4g})",
                     highlight=False,
                 )
+    from genlab.judge.perclass import per_class_lines  # a conditional model: label accuracy, worst class
+
+    for line in per_class_lines(ev):
+        console.print(line, markup=False, highlight=False)

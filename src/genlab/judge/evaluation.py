@@ -40,6 +40,7 @@ import numpy as np
 
 from genlab.errors import DataError, GenlabError
 from genlab.judge.measures import EvalContext, Measure, Plan, make_plan
+from genlab.judge.perclass import asked_labels, merge_verdict, per_class_section, sample_kwargs
 from genlab.judge.specs import METRICS, MetricSpec
 from genlab.judge.verdict import judge
 
@@ -68,6 +69,13 @@ class Evaluation:
     samples: np.ndarray | None = field(default=None, compare=False, repr=False)
     frame: Any = field(default=None, compare=False, repr=False)  # tables: the judged samples as a DataFrame
     sample_seconds: float = field(default=0.0, compare=False)  # of `seconds`, spent drawing the samples
+    # a label-conditional model (judge/perclass.py): evaluation.json's "per_class" and "guidance" sections;
+    # the class asked for each sample, the context and the feature map (reused by the guidance sweep)
+    per_class: dict[str, Any] | None = None
+    guidance: dict[str, Any] | None = None
+    labels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    context: Any = field(default=None, compare=False, repr=False)
+    extractor: Any = field(default=None, compare=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -86,6 +94,8 @@ class Evaluation:
             "rule1": {k: dict(v) for k, v in self.rule1.items()},
             "rule2": {k: (list(v) if k == "copies" else dict(v)) for k, v in self.rule2.items()},
             "verdict": dict(self.verdict),
+            **({"per_class": self.per_class} if self.per_class is not None else {}),
+            **({"guidance": self.guidance} if self.guidance is not None else {}),
         }
 
     @classmethod
@@ -98,6 +108,8 @@ class Evaluation:
                 dict(d["rule2"]),
                 dict(d["verdict"]),
                 seed=int(d.get("seed", 0)),
+                per_class=d.get("per_class"),
+                guidance=d.get("guidance"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"not an evaluation record ({type(e).__name__}: {e})") from None
@@ -138,6 +150,7 @@ def evaluate_features(
     frames: Any = None,
     specs: list[MetricSpec] = METRICS,
     mirror: tuple[np.ndarray, np.ndarray] | None = None,
+    labels: np.ndarray | None = None,
 ) -> Evaluation:
     """Both rules on feature arrays (N, D): n = len(generated) samples against a held-out sample of n test rows.
 
@@ -146,6 +159,8 @@ def evaluate_features(
     and of the mirrored reference rows T (row for row), so that a mirrored copy counts as a copy.
     When `features` names blocks ({"blocks": {"embedding": k, ...}}), the copy shares use the first k
     columns only (what an image shows, not how sharp or noisy it is rendered).
+    `labels`: the data-set label each sample
+    was asked for (a conditional model): adds label accuracy and the per-class section (`perclass.py`).
     """
     from genlab.judge import metrics as M
 
@@ -174,6 +189,7 @@ def evaluate_features(
         train, test, gen, plan, seed=seed, model=model, dataset=dataset, frames=frames, mirror=mirror,
         copy_dims=copy_dims,
     )  # fmt: skip
+    ctx.asked_labels = labels  # read by perclass.py's measures; None: not asked for by class
     tables: dict[str, dict[str, Any]] = {"rule1": {}, "rule2": {}}
     sigmas: dict[str, float | None] = {}
     for s in specs:
@@ -184,6 +200,8 @@ def evaluate_features(
         sigmas[s.name] = m.sigma
     tables["rule2"]["copies"] = _closest(ctx)
     verdict = judge(tables, sigmas, specs)
+    per_class = per_class_section(ctx)  # None unless the samples were asked for by class
+    merge_verdict(verdict, per_class)
     info = {"dim": int(train.shape[1]), **(features or {"kind": "given"})}
     return Evaluation(
         n,
@@ -193,6 +211,8 @@ def evaluate_features(
         verdict,
         seed=int(seed),
         seconds=time.perf_counter() - started,
+        per_class=per_class,
+        context=ctx,
     )
 
 
@@ -254,8 +274,9 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
                 f"evaluate: the model makes observations of shape {tuple(source.shape_)}, the data has {shape}"
             )
         n = int(n if n is not None else min(n_test, DEFAULT_N_CAP))
-        draw = getattr(source, "sample_encoded", source.sample)  # a table model's sample is a DataFrame
-        x = check_array(draw(n, seed=seed), what="generated samples", shape=shape)
+        kw = sample_kwargs(source, dataset, n, seed)  # a label-conditional model: the classes asked for
+        draw = source.sample if kw else getattr(source, "sample_encoded", source.sample)  # tables: DataFrames
+        x = check_array(draw(n, seed=seed, **kw), what="generated samples", shape=shape)
         return x, source
     x = check_array(source, what="generated samples", shape=shape)
     n = int(n if n is not None else min(len(x), n_test, DEFAULT_N_CAP))
@@ -265,7 +286,13 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
 
 
 def evaluate(
-    source: Any, dataset: Any, *, n: int | None = None, features: Any = "auto", seed: int = 0
+    source: Any,
+    dataset: Any,
+    *,
+    n: int | None = None,
+    features: Any = "auto",
+    seed: int = 0,
+    labels: Any = None,
 ) -> Evaluation:
     """Judge a fitted model, or an array of samples (N, *shape), against `dataset` by Rule 1 and Rule 2.
     For a table, samples may also be a DataFrame of its columns, and the table metrics run too.
@@ -273,6 +300,10 @@ def evaluate(
     n defaults to min(test rows, 10,000) (for an array, also at most its length). `features`:
     "auto", "pixels", "random", a TorchScript path, an nn.Module, or a `FeatureExtractor`.
     The judged samples come back as `Evaluation.samples`.
+
+    A label-conditional model (`model.conditional_ == "labels"`) is asked for classes at their training
+    frequencies (`perclass.draw_labels`), and the evaluation adds label accuracy and a per-class section;
+    for an array of samples, `labels` (the data-set label each sample was meant to be) does the same.
     """
     from genlab.judge.features import FeatureExtractor, make_extractor
 
@@ -293,6 +324,7 @@ def evaluate(
     train = np.asarray(dataset.train, np.float32)
     test = np.asarray(dataset.test, np.float32)
     plan = make_plan(len(train), len(test), len(x), int(seed))
+    asked = asked_labels(model, dataset, len(x), int(seed), labels)
     ext = features if isinstance(features, FeatureExtractor) else make_extractor(features, dataset)
     mirror = None
     if getattr(dataset, "kind", None) == "image" or (frames is None and train.ndim == 4):
@@ -301,9 +333,10 @@ def evaluate(
         mirror = (ext(flip(x)), ext(flip(test[plan.test_idx])))
     ev = evaluate_features(
         ext(train), ext(test), ext(x), seed=int(seed), features=dict(ext.info), plan=plan,
-        model=model, dataset=dataset, frames=frames, mirror=mirror,
+        model=model, dataset=dataset, frames=frames, mirror=mirror, labels=asked,
     )  # fmt: skip
     ev.seconds = time.perf_counter() - started
     ev.samples, ev.sample_seconds = x, t_sample
+    ev.labels, ev.extractor = asked, ext
     ev.frame = None if frames is None else frames.gen
     return ev

@@ -62,6 +62,7 @@ class MetricSpec:
 
 _M = "genlab.judge.measures"
 _T = "genlab.judge.tables"
+_P = "genlab.judge.perclass"
 
 METRICS: list[MetricSpec] = [
     # ------------------------------------------------------------------ Rule 1: fidelity
@@ -112,6 +113,13 @@ METRICS: list[MetricSpec] = [
         good="0.5",
         why="a classifier tells samples from real data",
         margin=0.05, better="near:0.5", compare=True,
+    ),
+    MetricSpec(  # conditional models only (None otherwise): judge/perclass.py
+        "label_accuracy", "rule1", "label accuracy", "label acc", f"{_P}:label_accuracy", "lower",
+        help="share of samples a classifier trained on real data assigns to the class asked for; as the reference",
+        good="higher, as the reference",
+        why="fewer samples are recognised as the class asked for than held-out real observations are",
+        margin=0.05, better="higher", compare=True,
     ),
     MetricSpec(
         "nll_per_dim", "rule1", "NLL per dimension", "NLL/dim", f"{_M}:nll_per_dim", "higher",

@@ -12,6 +12,7 @@ from typing import Any
 
 from genlab.judge.specs import RULES, spec
 from genlab.report.page import Raw, badge, esc, fmt, h2, img_tag, table
+from genlab.report.perclass import per_class_sections
 from genlab.runs.figures import N_CLOSEST
 
 __all__ = ["evaluation_sections"]
@@ -217,5 +218,6 @@ def evaluation_sections(
     notes = [r[len("note: ") :] for r in verdict.get("reasons", []) if r.startswith("note:")]
     if notes:
         out.append(Raw('<p class="note">Notes: ' + "; ".join(esc(n) for n in notes) + ".</p>"))
+    out += per_class_sections(ev, figs)  # a label-conditional model only
     out += _closest(ev, figs, kind)
     return out

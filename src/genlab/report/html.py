@@ -19,6 +19,7 @@ from genlab.fileio import atomic_write, read_json
 from genlab.layout import DATA_FILE, EVALUATION_FILE, EXPLORE_DIR, FIGURES_DIR, FIGURES_FILE, REPORT_FILE
 from genlab.report.evaluation import evaluation_sections
 from genlab.report.page import Raw, esc, figure, fmt, h2, page, table
+from genlab.report.perclass import has_per_class
 from genlab.runs.folder import read_log, read_run, require_run, run_lock
 
 __all__ = ["REPORT_FILE", "render_report", "write_report"]
@@ -209,7 +210,9 @@ def render_report(run: str | Path) -> str:
         Raw(f'<p class="sub">{esc(str(run))} \u00b7 written {esc(time.strftime("%Y-%m-%d %H:%M"))}</p>'),
     ]
     sections = [("overview", "Data and model"), ("training", "Training"), ("samples", "Real and generated")]
-    sections += [("rule1", "Rule 1"), ("rule2", "Rule 2"), ("closest", "Closest to training")]
+    sections += [("rule1", "Rule 1"), ("rule2", "Rule 2")]
+    sections += [("per_class", "Per class")] if has_per_class(ev) else []
+    sections += [("closest", "Closest to training")]
     if figs.latent:
         sections.append(("latent", "Latent space"))
     links = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in sections)

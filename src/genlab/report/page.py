@@ -27,6 +27,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.rules td:nth-child(2), table.rules td:nth-child(3), table.rules td:nth-child(4) { white-space: nowrap; }
 table.kv th { width: 170px; }
 .best { font-weight: 700; background: #eaf6ea; }
+tr.worst td { background: #fff7e6; }
+td.bad { background: #fde2e1; color: #8f1d18; }
 .verdict { display: inline-block; padding: 2px 10px; border-radius: 10px; font-weight: 600; font-size: 13px; }
 .good { background: #dff3e2; color: #17612a; }
 .warn { background: #fff1d6; color: #7a5200; }

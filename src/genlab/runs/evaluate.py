@@ -37,13 +37,25 @@ def evaluate_run(
     model: Any = None,
     dataset: Any = None,
     lock: bool = True,
+    guidance_scales: tuple[float, ...] | list[float] | None = None,
+    guidance_n: int | None = None,
 ) -> Any:
     """Evaluate RUN's model (Rule 1 and Rule 2) and write RUN/evaluation.json and the report's figures.
 
     `model` and `dataset`: the ones in memory right after a fit (otherwise loaded from the run).
     `lock=False` when the caller already holds the run's lock (`fit_run`).
+    A label-conditional model whose `sample` takes a `guidance` scale (diffusion) also gets the guidance
+    sweep (`genlab.judge.perclass.guidance_sweep`: `guidance_n` samples, default 200, at each of
+    `guidance_scales`, default 0, 1, 2, 4); `guidance_n=0` skips it.
     """
     from genlab.judge.evaluation import evaluate
+    from genlab.judge.perclass import (
+        GUIDANCE_N,
+        GUIDANCE_SCALES,
+        accepts_guidance,
+        guidance_sweep,
+        is_label_conditional,
+    )
     from genlab.runs.figures import draw_figures
 
     run_dir = Path(run_dir)
@@ -53,6 +65,15 @@ def evaluate_run(
         if dataset is None:
             dataset = load_run_dataset(run_dir)
         ev = evaluate(model, dataset, n=n, features=features, seed=seed)
+        sweep_n = GUIDANCE_N if guidance_n is None else int(guidance_n)
+        if (
+            sweep_n > 0
+            and is_label_conditional(model)
+            and accepts_guidance(model)
+            and ev.per_class is not None
+        ):
+            scales = GUIDANCE_SCALES if guidance_scales is None else tuple(guidance_scales)
+            ev.guidance = guidance_sweep(model, dataset, ev, scales=scales, n=sweep_n, seed=seed)
         write_json(run_dir / EVALUATION_FILE, ev.to_dict())
         draw_figures(run_dir, model=model, dataset=dataset, evaluation=ev, log=read_log(run_dir), seed=seed)
     return ev

@@ -8,6 +8,8 @@
     figures/closest-K.png  the K-th generated sample closest to the training set beside its nearest
                            training observation (images); figures/closest.png, a scatter (vectors)
     figures/latent/        latent map, scatter, interpolations and latent.json (models with a latent)
+    figures/by-class.png   a label-conditional model: the judged samples, one row per class asked for
+    figures/guidance.png   a guided model (diffusion): label accuracy, precision, recall against the scale
     tables instead: figures/samples.png, each column's histogram (or level shares) of held-out rows
     beside the judged samples, and figures/closest.json, the samples closest to a training row (Gower)
     with that row, as table rows
@@ -25,11 +27,12 @@ import numpy as np
 from genlab.fileio import atomic_write, write_json
 from genlab.layout import FIGURES_DIR, FIGURES_FILE
 
-__all__ = ["LATENT_SUBDIR", "N_CLOSEST", "N_SCATTER", "N_SHOW", "draw_figures"]
+__all__ = ["LATENT_SUBDIR", "N_CLOSEST", "N_PER_CLASS", "N_SCATTER", "N_SHOW", "draw_figures"]
 
 N_SHOW = 64  # real and generated images shown side by side
 N_SCATTER = 2000  # vector data: points per scatter
 N_CLOSEST = 8
+N_PER_CLASS = 8  # samples per class in figures/by-class.png
 LATENT_SUBDIR = "latent"
 
 
@@ -132,6 +135,7 @@ def draw_figures(
                     out, index, "closest", closest_scatter_png(dataset.train, g, t), "pairs joined by a line"
                 )
 
+    _conditional_figures(out, index, dataset, evaluation)
     if getattr(model, "latent_dim", None) is not None:
         from genlab.latent import latent_figures
 
@@ -174,3 +178,49 @@ def _table_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: A
             "file": "closest.json",
             "caption": "the samples closest to a training row (Gower)",
         }
+
+
+def _conditional_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: Any) -> None:
+    """A label-conditional model: its judged samples by class (images) and the guidance sweep, if one ran."""
+    from genlab.viz.images import image_grid_png
+
+    samples, labels = getattr(evaluation, "samples", None), getattr(evaluation, "labels", None)
+    if samples is not None and labels is not None and getattr(dataset, "kind", "") == "image":
+        names = list(getattr(dataset, "class_names", None) or [])
+        classes = np.unique(labels)
+        rows = []
+        for c in classes:
+            x = samples[np.flatnonzero(labels == c)[:N_PER_CLASS]]
+            pad = np.full((N_PER_CLASS - len(x), *samples.shape[1:]), 0.5, np.float32)
+            rows.append(np.concatenate([x, pad]) if len(pad) else x)
+        shown = ", ".join(names[c] if 0 <= c < len(names) else str(c) for c in classes)
+        _put(out, index, "by-class", image_grid_png(np.concatenate(rows), nrow=N_PER_CLASS),
+             f"judged samples by the class asked for, one row per class from the top: {shown}")  # fmt: skip
+    sweep = getattr(evaluation, "guidance", None)
+    if sweep and sweep.get("scales"):
+        _put(out, index, "guidance", _guidance_png(sweep),
+             f"guidance sweep: {sweep['n']} samples per scale (same labels and seed at every scale); "
+             "dashed: the held-out real reference")  # fmt: skip
+
+
+def _guidance_png(sweep: dict[str, Any]) -> bytes:
+    from genlab.viz.plots import new_panels, png_bytes
+
+    fig, axes = new_panels(1, width=5.5, height=3.6)
+    ax = axes[0, 0]
+    ref = sweep.get("reference") or {}
+    for key, colour in (
+        ("label_accuracy", "tab:purple"),
+        ("precision", "tab:blue"),
+        ("recall", "tab:orange"),
+    ):
+        if key not in sweep:
+            continue
+        ax.plot(sweep["scales"], sweep[key], "o-", color=colour, label=key.replace("_", " "))
+        if isinstance(ref.get(key), float):
+            ax.axhline(ref[key], color=colour, ls="--", lw=1, alpha=0.7)
+    ax.set_xlabel("guidance scale")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("label accuracy against diversity (recall)")
+    ax.legend(loc="best", fontsize=8)
+    return png_bytes(fig)
