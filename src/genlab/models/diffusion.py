@@ -180,7 +180,8 @@ class Denoiser(nn.Module):
 class Diffusion(NeuralModel):
     """Denoising diffusion with DDPM/DDIM/DPM-Solver++ samplers chosen at sampling time.
 
-    Network: `hidden`, `depth` (vector MLP); `channels`, `channel_mult` (image U-Net).
+    Network: `hidden`, `depth` (vector MLP); `channels`, `channel_mult` (image U-Net; None: sized for
+    the budget and device by `genlab.models.sizing`).
     Training: `timesteps` (T), `schedule` ("linear" | "cosine"), `prediction` ("eps" | "v").
     Sampling (settable after fit): `sampler` ("ddpm" | "ddim" | "dpmsolver"), `steps`;
     `inversion_steps` (DDIM steps of encode/decode) and `inversion_refine` (fixed-point iterations
@@ -196,8 +197,8 @@ class Diffusion(NeuralModel):
         *,
         hidden: int = 256,
         depth: int = 3,
-        channels: int = 32,
-        channel_mult: tuple[int, ...] = (1, 2, 2),
+        channels: int | None = None,
+        channel_mult: tuple[int, ...] | None = None,
         timesteps: int = 1000,
         schedule: str = "linear",
         prediction: str = "eps",
@@ -227,13 +228,20 @@ class Diffusion(NeuralModel):
             raise DataError(f"diffusion: images must have shape (C, H, W), got {data.shape}")
         check_int(self, "hidden")
         check_int(self, "depth")
-        check_int(self, "channels")
-        check_sizes(self, "channel_mult")
+        check_int(self, "channels", none=True)
+        check_sizes(self, "channel_mult", none=True)
         schedule_config(self.timesteps, self.schedule, self.prediction, clip=1.0)  # checks all three
         check_choice(self, "sampler", SAMPLERS)
         check_int(self, "steps", maximum=int(self.timesteps))
         check_int(self, "inversion_steps", maximum=int(self.timesteps))
         check_int(self, "inversion_refine", minimum=0)
+
+    def sized(self, data: FitData, budget: Any, device: str) -> dict[str, Any]:
+        if data.kind != "image":
+            return {"batch_size": 128}
+        from genlab.models.sizing import choose
+
+        return choose("diffusion", data.shape, budget, device)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
         if data.kind == "image":  # map [lo, hi] (at least [0, 1]) to [-1, 1]
@@ -251,7 +259,9 @@ class Diffusion(NeuralModel):
         self.schedule_ = schedule_config(self.timesteps, self.schedule, self.prediction, clip=clip)
         with seeded_init(generator, high=2**31 - 1):
             if data.kind == "image":
-                backbone: nn.Module = UNet(data.shape[0], self.channels, tuple(self.channel_mult))
+                channels = int(self.hp("channels", 32))
+                mult = tuple(int(m) for m in self.hp("channel_mult", (1, 2, 2)))
+                backbone: nn.Module = UNet(data.shape[0], channels, mult)
             else:
                 backbone = MLPDenoiser(data.dim, self.hidden, self.depth)
         self.net_ = Denoiser(backbone, shift.float(), scale.float())
