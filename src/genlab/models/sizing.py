@@ -53,9 +53,9 @@ class FamilySizing:
 SIZING: dict[str, FamilySizing] = {
     "gan": FamilySizing(
         rungs=(
-            Rung({"channels": (16, 32, 64)}, 20.0),
-            Rung({"channels": (32, 64, 128)}, 55.0),
-            Rung({"channels": (64, 128, 256)}, 170.0),
+            Rung({"channels": (16, 32, 64)}, 330.0),
+            Rung({"channels": (32, 64, 128)}, 800.0),
+            Rung({"channels": (64, 128, 256)}, 2900.0),
         ),
         min_steps=2000,
         batch_cpu=64,
@@ -64,9 +64,9 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "vae": FamilySizing(
         rungs=(
-            Rung({"channels": (16, 32, 64)}, 8.0),
-            Rung({"channels": (32, 64, 128)}, 22.0),
-            Rung({"channels": (64, 128, 256)}, 70.0),
+            Rung({"channels": (16, 32, 64)}, 380.0),
+            Rung({"channels": (32, 64, 128)}, 1200.0),
+            Rung({"channels": (64, 128, 256)}, 4000.0),
         ),
         min_steps=3000,
         batch_cpu=128,
@@ -75,9 +75,9 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "diffusion": FamilySizing(
         rungs=(
-            Rung({"channels": 16, "channel_mult": (1, 2, 2)}, 45.0),
-            Rung({"channels": 32, "channel_mult": (1, 2, 2)}, 130.0),
-            Rung({"channels": 64, "channel_mult": (1, 2, 2)}, 420.0),
+            Rung({"channels": 16, "channel_mult": (1, 2, 2)}, 1500.0),
+            Rung({"channels": 32, "channel_mult": (1, 2, 2)}, 5000.0),
+            Rung({"channels": 64, "channel_mult": (1, 2, 2)}, 15000.0),
         ),
         min_steps=2000,
         batch_cpu=64,
@@ -86,9 +86,9 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "ebm": FamilySizing(
         rungs=(
-            Rung({"channels": 16}, 300.0),
-            Rung({"channels": 32}, 700.0),
-            Rung({"channels": 64}, 2000.0),
+            Rung({"channels": 16}, 2500.0),
+            Rung({"channels": 32}, 3500.0),
+            Rung({"channels": 64}, 7000.0),
         ),
         min_steps=400,
         batch_cpu=64,
@@ -97,25 +97,14 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "autoregressive": FamilySizing(
         rungs=(
-            Rung({"hidden": 16, "layers": 5}, 25.0),
-            Rung({"hidden": 32, "layers": 5}, 60.0),
-            Rung({"hidden": 64, "layers": 7}, 220.0),
+            Rung({"hidden": 16, "layers": 5}, 1500.0),
+            Rung({"hidden": 32, "layers": 5}, 4000.0),
+            Rung({"hidden": 64, "layers": 7}, 12000.0),
         ),
         min_steps=2000,
         batch_cpu=64,
         batch_gpu=256,
         note="gated PixelCNN channels and layers",
-    ),
-    "flow": FamilySizing(
-        rungs=(
-            Rung({"hidden": (128, 128), "transforms": 4}, 25.0),
-            Rung({"hidden": (256, 256), "transforms": 5}, 60.0),
-            Rung({"hidden": (512, 512), "transforms": 6}, 200.0),
-        ),
-        min_steps=2000,
-        batch_cpu=256,
-        batch_gpu=512,
-        note="NSF on the image's principal directions: MLP widths and transforms",
     ),
 }
 
