@@ -19,7 +19,7 @@ from genlab.demo import DEMO_MARKER, check_out, demo_jobs, run_demo
 def test_full_demo_settings_are_step_budgets() -> None:
     jobs = demo_jobs()
     assert jobs[0].data == "tins" and jobs[0].model == "vae" and jobs[0].hyper["latent_dim"] == 2
-    assert {j.data for j in jobs} == {"tins", "digits", "penguins"} and len(jobs) >= 4
+    assert {j.data for j in jobs} == {"tins", "8gaussians", "digits", "penguins"} and len(jobs) >= 4
     for j in jobs:  # budgets in steps (or closed form), so the result does not depend on the machine
         assert j.budget is None or j.budget.endswith("steps")
         genlab.make_model(j.model, **j.hyper)  # valid hyperparameters
@@ -39,6 +39,11 @@ def test_quick_demo_writes_index_and_reports(tmp_path: Path) -> None:
         assert (out / job.folder / "evaluation.json").is_file()
         assert 'id="rule1"' in report.read_text()
     assert page.count("<tr>") == 1 + len(demo_jobs(quick=True))  # header + one row per run
+    # every run's samples beside held-out data, as pictures on the page itself
+    assert "What each model draws" in page
+    for job in demo_jobs(quick=True):
+        assert f'src="{job.folder}/figures/samples.png"' in page, job.folder
+    assert 'src="tins-vae/figures/real.png"' in page
     assert 'id="latent"' in (out / "tins-vae" / "report.html").read_text()
     text = log.getvalue()
     assert "[1/3]" in text and "[3/3]" in text and "index.html" in text

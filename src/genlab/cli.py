@@ -125,6 +125,14 @@ def models() -> None:
         "a log probability mass (compare via bits per dimension after dequantisation); lower bound = ELBO/IWAE; "
         "ebm has an unnormalised energy(x) instead."
     )
+    from genlab.models.sizing import SIZING, describe
+
+    out.print(
+        "Network size: a hyperparameter left at its default (None) is chosen at fit time from the data's shape, "
+        "the budget and the device (a --set value always wins; docs/images.md):"
+    )
+    for name in SIZING:
+        out.print(f"  {name}: {describe(name)}")
 
 
 # ---------------------------------------------------------------------- fit

@@ -2,12 +2,14 @@
 
 Fits a VAE with a 2-D latent space on `tins` (biscuit tins that differ in height and width), a few
 families on `digits` and tabular diffusion on the `penguins` table, each with a short step budget; judges each (Rule 1 fidelity, Rule 2 novelty);
-writes a report per run and DIR/index.html linking them with one comparison table. About 4 minutes on
+writes a report per run and DIR/index.html linking them with one comparison table and, for every run, a
+picture of its samples beside held-out real data with its verdicts. A GMM on `8gaussians` (closed form,
+seconds) is there to show what a pass of both rules looks like beside what a short budget gives. About 4 minutes on
 2 CPU cores; `quick=True` runs the same pipeline on tiny data with tiny budgets and pixel features for
 the evaluation (seconds, for tests).
 
 DIR/
-  index.html            the comparison table and links; open this
+  index.html            samples beside real data per run, the comparison table and links; open this
   tins-vae/             a run folder (run.json, data.json, model, log.jsonl, evaluation.json, report.html,
                         explore/index.html: the latent space, decoded live under the mouse)
   digits-gmm/ ...
@@ -23,7 +25,7 @@ from typing import Any
 
 from genlab.errors import GenlabError
 
-__all__ = ["DEMO_MARKER", "DemoJob", "check_out", "demo_jobs", "run_demo"]
+__all__ = ["DEMO_MARKER", "DemoJob", "add_gallery", "check_out", "demo_jobs", "run_demo"]
 
 DEMO_MARKER = ".genlab-demo"
 
@@ -76,6 +78,8 @@ def demo_jobs(quick: bool = False) -> list[DemoJob]:
     }
     return [
         DemoJob("tins", "vae", tins_vae, "1000steps", {"n": 5000, "size": 32}, explore=True),
+        # what a pass of both rules looks like: 8 components on 8 Gaussians (benchmarks/results/quality.md)
+        DemoJob("8gaussians", "gmm", {"n_components": 8}),
         DemoJob("digits", "gmm", {"n_components": 10}),
         DemoJob("digits", "kde"),
         DemoJob(
@@ -170,7 +174,57 @@ def run_demo(
             console.print("      " + _factor_line(r2))
         run_dirs.append(run_dir)
     index = write_index(run_dirs, out / "index.html", title="genlab demo")
+    add_gallery(index, run_dirs)
     console.print(
         f"done in {time.time() - t_start:.0f}s. Open [bold]{index.resolve().as_uri()}[/] in a browser."
     )
     return index
+
+
+def add_gallery(index: Path, run_dirs: list[Path]) -> None:
+    """Put, at the top of the index page, each run's samples beside held-out real data (the figures its
+    evaluation drew) with its verdicts, so the page shows what the models draw, not only numbers."""
+    import html
+    import os
+
+    from genlab.fileio import atomic_write, read_json
+    from genlab.layout import EVALUATION_FILE, FIGURES_DIR, RUN_FILE
+
+    base = index.resolve().parent
+    cards = []
+    for run in run_dirs:
+        fig = run / FIGURES_DIR
+        ev = read_json(run / EVALUATION_FILE) if (run / EVALUATION_FILE).is_file() else {}
+        verdict = ev.get("verdict") or {}
+        r1, r2 = verdict.get("rule1", "?"), verdict.get("rule2", "?")
+        both = r1 == "pass" and r2 == "pass"
+        pics = []
+        for name, label in (("real", "held-out data"), ("samples", "samples")):
+            if (fig / f"{name}.png").is_file():
+                src = html.escape(os.path.relpath(fig / f"{name}.png", base))
+                pics.append(
+                    f'<figure style="margin:0 8px 0 0"><img src="{src}" alt="{label}" style="max-height:180px">'
+                    f"<figcaption>{label}</figcaption></figure>"
+                )
+        if not pics:
+            continue
+        info = read_json(run / RUN_FILE) if (run / RUN_FILE).is_file() else {}
+        title = html.escape(f"{info.get('model', run.name)} on {info.get('data', '')}".strip())
+        badge = "passes both rules" if both else f"Rule 1: {r1}, Rule 2: {r2}"
+        colour = "#1a7f37" if both else "#9a6700"
+        cards.append(
+            f'<div style="display:inline-block;vertical-align:top;margin:0 16px 16px 0;padding:8px;'
+            f'border:2px solid {colour};border-radius:6px"><b>{title}</b> &ndash; '
+            f'<span style="color:{colour}">{html.escape(badge)}</span>'
+            f'<div style="display:flex;margin-top:6px">{"".join(pics)}</div></div>'
+        )
+    if not cards:
+        return
+    gallery = (
+        '<h2>What each model draws</h2><p class="sub">Samples beside held-out real data (the figures of '
+        "each run's evaluation). A green frame marks a fit that passes both rules.</p>" + "".join(cards)
+    )
+    page = index.read_text()
+    at = page.find("<h2>")  # before the list of reports
+    page = page[:at] + gallery + page[at:] if at >= 0 else page.replace("</body>", gallery + "</body>")
+    atomic_write(index, page.encode())

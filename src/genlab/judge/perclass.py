@@ -354,7 +354,9 @@ def merge_verdict(verdict: dict[str, Any], section: dict[str, Any] | None) -> di
             op = ">" if c["bad"] == "higher" else "<"
             verdict[sp.rule] = "fail"
             g = (verdict.get("graded") or {}).get(sp.rule)
-            if isinstance(g, dict) and g.get("answer") != "fail":  # a failed class fails the graded answer too
+            if (
+                isinstance(g, dict) and g.get("answer") != "fail"
+            ):  # a failed class fails the graded answer too
                 g.update(answer="fail", worst=f"class {r['name']}: {metric}")
             reasons.append(
                 f"{sp.rule}: class {r['name']!r}: {metric} = {e['value']:.4g} {op} {c['limit']:.4g} "

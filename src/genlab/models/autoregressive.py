@@ -282,8 +282,9 @@ class Autoregressive(NeuralModel):
     continuous images, which are then rounded to the grid).
     Vectors: MADE with a `components`-Gaussian mixture per conditional.
 
-    `hidden` is the PixelCNN's channels or the MADE's hidden units (None: 32 for images, 128 for vectors);
-    `layers` the number of gated blocks or MADE hidden layers (None: 5 for images, 2 for vectors);
+    `hidden` is the PixelCNN's channels or the MADE's hidden units (None: sized for the budget and device
+    for images, `genlab.models.sizing`; 128 for vectors); `layers` the number of gated blocks or MADE
+    hidden layers (None: sized for images, 2 for vectors);
     `kernel_size` the PixelCNN kernel (odd).
     `log_prob` of an image is an exact log probability MASS (see the module docstring); `bits_per_dim(x)`
     gives -log_prob / (D log 2) for comparison with continuous families after dequantisation.
@@ -308,7 +309,7 @@ class Autoregressive(NeuralModel):
         levels: int | None = None,
         *,
         lr: float = 2e-3,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, batch_size=batch_size, **kwargs)
@@ -329,6 +330,13 @@ class Autoregressive(NeuralModel):
         check_int(self, "components")
         check_int(self, "levels", minimum=2, maximum=65536, none=True)
 
+    def sized(self, data: FitData, budget: Any, device: str) -> dict[str, Any]:
+        if data.kind != "image":
+            return {"batch_size": 64}
+        from genlab.models.sizing import choose
+
+        return choose("autoregressive", data.shape, budget, device)
+
     def build(self, data: FitData, generator: torch.Generator) -> None:
         image = data.kind == "image"
         if "levels" not in self.data_meta_:  # a fresh fit; a loaded model has it from its file
@@ -345,7 +353,7 @@ class Autoregressive(NeuralModel):
             if image:
                 if len(data.shape) != 3:
                     raise DataError(f"autoregressive: images must be (C, H, W), got shape {data.shape}")
-                hidden, layers = int(self.hidden or 32), int(self.layers or 5)
+                hidden, layers = int(self.hp("hidden", 32)), int(self.hp("layers", 5))
                 cond = self._cond_embedding((2 + data.shape[0]) * hidden)  # see PixelCNN.biases
                 self.net_ = PixelCNN(data.shape[0], self.levels_, hidden, layers, int(self.kernel_size), cond)
             else:

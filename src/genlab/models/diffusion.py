@@ -215,7 +215,8 @@ class Denoiser(nn.Module):
 class Diffusion(NeuralModel):
     """Denoising diffusion with DDPM/DDIM/DPM-Solver++ samplers chosen at sampling time.
 
-    Network: `hidden`, `depth` (vector MLP); `channels`, `channel_mult` (image U-Net).
+    Network: `hidden`, `depth` (vector MLP); `channels`, `channel_mult` (image U-Net; None: sized for
+    the budget and device by `genlab.models.sizing`).
     Training: `timesteps` (T), `schedule` ("linear" | "cosine"), `prediction` ("eps" | "v").
     Sampling (settable after fit): `sampler` ("ddpm" | "ddim" | "dpmsolver"), `steps`;
     `inversion_steps` (DDIM steps of encode/decode) and `inversion_refine` (fixed-point iterations
@@ -234,8 +235,8 @@ class Diffusion(NeuralModel):
         *,
         hidden: int = 256,
         depth: int = 3,
-        channels: int = 32,
-        channel_mult: tuple[int, ...] = (1, 2, 2),
+        channels: int | None = None,
+        channel_mult: tuple[int, ...] | None = None,
         timesteps: int = 1000,
         schedule: str = "linear",
         prediction: str = "eps",
@@ -269,8 +270,8 @@ class Diffusion(NeuralModel):
             raise DataError(f"diffusion: images must have shape (C, H, W), got {data.shape}")
         check_int(self, "hidden")
         check_int(self, "depth")
-        check_int(self, "channels")
-        check_sizes(self, "channel_mult")
+        check_int(self, "channels", none=True)
+        check_sizes(self, "channel_mult", none=True)
         schedule_config(self.timesteps, self.schedule, self.prediction, clip=1.0)  # checks all three
         check_choice(self, "sampler", SAMPLERS)
         check_int(self, "steps", maximum=int(self.timesteps))
@@ -278,6 +279,13 @@ class Diffusion(NeuralModel):
         check_int(self, "inversion_refine", minimum=0)
         check_float(self, "guidance", low=0.0)
         check_float(self, "label_dropout", low=0.0, high=1.0, high_strict=True)
+
+    def sized(self, data: FitData, budget: Any, device: str) -> dict[str, Any]:
+        if data.kind != "image":
+            return {"batch_size": 128}
+        from genlab.models.sizing import choose
+
+        return choose("diffusion", data.shape, budget, device)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
         if data.kind == "image":  # map [lo, hi] (at least [0, 1]) to [-1, 1]
@@ -295,8 +303,10 @@ class Diffusion(NeuralModel):
         self.schedule_ = schedule_config(self.timesteps, self.schedule, self.prediction, clip=clip)
         with seeded_init(generator, high=2**31 - 1):
             if data.kind == "image":
-                cond = self._cond_embedding(4 * int(self.channels))
-                backbone: nn.Module = UNet(data.shape[0], self.channels, tuple(self.channel_mult), cond)
+                channels = int(self.hp("channels", 32))
+                mult = tuple(int(m) for m in self.hp("channel_mult", (1, 2, 2)))
+                cond = self._cond_embedding(4 * channels)
+                backbone: nn.Module = UNet(data.shape[0], channels, mult, cond)
             else:
                 cond = self._cond_embedding(int(self.hidden))
                 backbone = MLPDenoiser(data.dim, self.hidden, self.depth, cond)

@@ -10,9 +10,14 @@ each time; default 5 for wgan-gp, else 1), then the generator once. `spectral_no
 normalisation on the discriminator's layers. The engine keeps an EMA of the weights, and sampling uses
 the EMA generator, which is smoother than the last iterate.
 
-Defaults measured here (seed 0): lr 1e-3 rather than DCGAN's 2e-4. On `8gaussians` (3000 steps) lr 2e-4
-collapsed onto one mode (5% of samples within 3 sd of a mode) while 1e-3 covered all 8 (96%); on
-`digits` (1500 steps) Frechet distance 4.5 vs 11.4, recall 0.91 vs 0.68.
+Defaults depend on the data's kind (hyperparameters left at None are filled at fit time):
+- vectors: lr 1e-3, Adam betas (0.5, 0.9), batch 128, MLPs of `hidden`. Measured here (seed 0): on
+  `8gaussians` (3000 steps) lr 2e-4 collapsed onto one mode (5% of samples within 3 sd of a mode) while
+  1e-3 covered all 8 (96%).
+- images: the DCGAN recipe (Radford et al. 2016): BatchNorm in the generator, lr 2e-4, betas (0.5, 0.999),
+  with the widths `channels` and the batch chosen for the budget and device by `genlab.models.sizing`
+  (the GPU-sized (64, 128, 256, 256) of earlier versions took 1.8 s a step on 2 CPU cores; see
+  docs/images.md for the measurement).
 
 A GAN has no encoder and no density: `decode` is the generator, `encode` and `log_prob` raise
 `NotSupported`. Vector data is standardised inside the networks (buffers); images are in [0, 1].
@@ -86,7 +91,12 @@ class ConvGenerator(nn.Module):
     """(n, latent) -> (n, C, H, W) in [0, 1]: a dense layer to a small map, then stride-2 up-convolutions."""
 
     def __init__(
-        self, latent: int, channels: tuple[int, ...], shape: tuple[int, ...], cond: nn.Module | None = None
+        self,
+        latent: int,
+        channels: tuple[int, ...],
+        shape: tuple[int, ...],
+        cond: nn.Module | None = None,
+        batchnorm: bool = False,
     ) -> None:
         super().__init__()
         c, h, w = shape
@@ -94,10 +104,15 @@ class ConvGenerator(nn.Module):
         self.start = (channels[n], h >> n, w >> n)
         self.cond = cond  # conditional: the condition's embedding is concatenated to z
         self.head = nn.Linear(latent + (cond.dim if cond else 0), channels[n] * (h >> n) * (w >> n))
-        layers: list[nn.Module] = [nn.LeakyReLU(0.2)]
+
+        def norm(ch: int) -> list[nn.Module]:  # DCGAN: BatchNorm after every generator layer but the last
+            return [nn.BatchNorm2d(ch)] if batchnorm else []
+
+        layers: list[nn.Module] = [*norm(channels[n]), nn.LeakyReLU(0.2)]
         for i in reversed(range(n)):
             layers += [
                 nn.ConvTranspose2d(channels[i + 1], channels[i], 4, stride=2, padding=1),
+                *norm(channels[i]),
                 nn.LeakyReLU(0.2),
             ]
         layers += [nn.Conv2d(channels[0], c, 3, padding=1), nn.Sigmoid()]
@@ -147,9 +162,10 @@ class GAN(NeuralModel):
     """GAN; networks chosen from the data's kind (MLP for vectors, DCGAN-style conv for images).
 
     latent_dim: size of z. hidden: MLP widths (vectors). channels: conv widths per resolution level
-    (images). loss: "nonsaturating", "hinge" or "wgan-gp". n_critic: discriminator updates per step
-    (None: 5 for wgan-gp, else 1). spectral_norm: on the discriminator. gp_weight: wgan-gp penalty.
-    betas: Adam's (beta1, beta2), (0.5, 0.9) as is usual for GANs.
+    (images; None: sized for the budget). loss: "nonsaturating", "hinge" or "wgan-gp". n_critic:
+    discriminator updates per step (None: 5 for wgan-gp, else 1). spectral_norm: on the discriminator.
+    gp_weight: wgan-gp penalty. betas: Adam's (beta1, beta2) (None: (0.5, 0.9) for vectors, DCGAN's
+    (0.5, 0.999) for images). lr, batch_size: None picks per kind (module docstring).
     """
 
     name = "gan"
@@ -160,15 +176,15 @@ class GAN(NeuralModel):
         self,
         latent_dim: int = 32,
         hidden: tuple[int, ...] = (256, 256),
-        channels: tuple[int, ...] = (64, 128, 256, 256),
+        channels: tuple[int, ...] | None = None,
         loss: str = "nonsaturating",
         n_critic: int | None = None,
         spectral_norm: bool = False,
         gp_weight: float = 10.0,
-        betas: tuple[float, float] = (0.5, 0.9),
+        betas: tuple[float, float] | None = None,
         *,
-        lr: float = 1e-3,
-        batch_size: int = 128,
+        lr: float | None = None,
+        batch_size: int | None = None,
         warmup_steps: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -192,25 +208,40 @@ class GAN(NeuralModel):
         check_choice(self, "loss", LOSSES)
         check_int(self, "n_critic", none=True)
         check_sizes(self, "hidden")
-        check_sizes(self, "channels")
+        check_sizes(self, "channels", none=True)
         check_bool(self, "spectral_norm")
         check_float(self, "gp_weight", low=0.0)
         betas = self.betas
-        if not (
+        if betas is not None and not (
             isinstance(betas, tuple | list)
             and len(betas) == 2
             and all(isinstance(b, int | float) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
         ):
             raise GenlabError(f"gan: betas must be two numbers in [0, 1), got {betas!r}")
 
+    def sized(self, data: FitData, budget: Any, device: str) -> dict[str, Any]:
+        if data.kind != "image":  # the toy-tuned vector settings
+            return {"lr": 1e-3, "betas": (0.5, 0.9), "batch_size": 128}
+        from genlab.models.sizing import choose
+
+        return {
+            "lr": 2e-4,
+            "betas": (0.5, 0.999),
+            "batchnorm": True,
+            **choose("gan", data.shape, budget, device),
+        }
+
     def build(self, data: FitData, generator: torch.Generator) -> None:
         latent, sn = int(self.latent_dim), bool(self.spectral_norm)
         with seeded_init(generator):
             if data.kind == "image":
-                channels = tuple(int(c) for c in self.channels)
+                channels = tuple(int(c) for c in self.hp("channels", (64, 128, 256, 256)))
+                bn = bool(self.hp("batchnorm", False))  # models saved before sizing: no BatchNorm
                 n = conv_levels(data.shape[1], data.shape[2], len(channels) - 1)
                 flat = channels[n] * (data.shape[1] >> n) * (data.shape[2] >> n)  # the projection's width
-                self.generator_ = ConvGenerator(latent, channels, data.shape, self._cond_embedding(32))
+                self.generator_ = ConvGenerator(
+                    latent, channels, data.shape, self._cond_embedding(32), batchnorm=bn
+                )
                 self.discriminator_ = ConvDiscriminator(data.shape, channels, sn, self._cond_embedding(flat))
             else:
                 hidden = tuple(int(h) for h in self.hidden)
@@ -225,7 +256,8 @@ class GAN(NeuralModel):
         return {"generator_": self.generator_, "discriminator_": self.discriminator_}
 
     def configure_optimizers(self, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
-        betas = (float(self.betas[0]), float(self.betas[1]))
+        b = self.hp("betas", (0.5, 0.9))
+        betas = (float(b[0]), float(b[1]))
         return {
             "d": torch.optim.Adam(self.discriminator_.parameters(), lr=config.lr, betas=betas),
             "g": torch.optim.Adam(self.generator_.parameters(), lr=config.lr, betas=betas),

@@ -36,6 +36,10 @@ Conditioning (`conditional=...`, see `GenerativeModel`): the engine then hands `
 networks take a `CondEmbedding` (`self._cond_embedding(dim)`, None when unconditional) built from the
 fitted condition (`conditional_`, `n_classes_`, `factor_names_`), and its `_sample`/`_log_prob`/...
 hooks receive `cond=` as numpy (`self._cond_tensor(cond)` turns it into a tensor).
+Sizing: a hyperparameter left at None is filled at fit time by the family's `sized(data, budget,
+device)` hook (default: nothing), which for images asks `genlab.models.sizing` for a network that suits
+the budget and the device. What it chose is kept in `data_meta_["sized"]` (saved with the model, so a
+loaded model rebuilds the same networks); families read a hyperparameter through `self.hp(name)`.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from genlab.train import EngineOptions, TrainConfig, TrainResult, train
 __all__ = ["CondEmbedding", "NeuralModel", "seeded_init"]
 
 _D = TrainConfig()  # the engine's defaults; a family overrides them in its own signature
+_SIZED_TRAIN = ("lr", "batch_size")  # training settings a family may leave to sizing (None)
 
 
 @contextmanager
@@ -128,10 +133,41 @@ class NeuralModel(GenerativeModel):
         self.early_stopping = early_stopping
 
     def train_config(self) -> TrainConfig:
-        """This model's optimisation settings, as the engine receives them (checked here)."""
-        return TrainConfig(
-            **{k: getattr(self, k) for k in TrainConfig.fields() if k != "budget"}, budget=self.default_budget
-        )
+        """This model's optimisation settings, as the engine receives them (checked here). Before fit, a
+        setting left to sizing (None) is checked with the engine's default in its place."""
+        values = {k: getattr(self, k) for k in TrainConfig.fields() if k != "budget"}
+        sized = getattr(self, "data_meta_", {}).get("sized", {})
+        for k in _SIZED_TRAIN:
+            if values[k] is None:
+                values[k] = sized.get(k, getattr(_D, k))
+        return TrainConfig(**values, budget=self.default_budget)
+
+    # ------------------------------------------------------------------ sizing
+    def sized(self, data: FitData, budget: Budget, device: str) -> dict[str, Any]:
+        """Values for the hyperparameters left at None (and internal build flags), chosen from the data,
+        the budget and the device ("cpu" or "gpu"); see `genlab.models.sizing`. Default: none."""
+        return {}
+
+    def hp(self, name: str, legacy: Any = None) -> Any:
+        """Hyperparameter `name`: its explicit value, else what sizing chose at fit time, else `legacy`
+        (what models saved before sizing existed used)."""
+        v = getattr(self, name, None)
+        if v is not None:
+            return v
+        return getattr(self, "data_meta_", {}).get("sized", {}).get(name, legacy)
+
+    def _size(self, data: FitData, budget: Budget, options: dict[str, Any]) -> None:
+        from genlab.budget import parse_budget
+        from genlab.models.sizing import device_kind
+
+        budget = budget if not budget.empty else parse_budget(self.default_budget)  # what the engine uses
+        chosen = self.sized(data, budget, device_kind(options))
+        params = set(self._param_names())
+        self.data_meta_["sized"] = {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in chosen.items()
+            if k not in params or getattr(self, k) is None
+        }
 
     # ------------------------------------------------------------------ hooks for the family
     def build(self, data: FitData, generator: torch.Generator) -> None:
@@ -195,7 +231,11 @@ class NeuralModel(GenerativeModel):
 
     # ------------------------------------------------------------------ what the engine calls
     def identity(self) -> dict[str, Any]:
-        return {"model": self.name, "params": self.get_params()}
+        params = self.get_params()
+        for k, v in getattr(self, "data_meta_", {}).get("sized", {}).items():
+            if params.get(k, 0) is None:  # a checkpoint resumes only into the same sized networks
+                params[k] = v
+        return {"model": self.name, "params": params}
 
     def use_modules(self, modules: dict[str, nn.Module]) -> None:
         """The engine hands the networks (wrapped for the device, or back unwrapped) to the family."""
@@ -217,11 +257,12 @@ class NeuralModel(GenerativeModel):
         `genlab.judge.watch`), "rule2", "off", or a Watch object; `watch_action`: "stop" or "warn"."""
         from genlab.judge.watch import watch_for
 
+        self.data_meta_ = {"n_train": len(data.train)}
+        self._size(data, budget, options)
         config = self.train_config()
         source = data.dataset if data.dataset is not None else data
         w = watch_for(source, watch, action=watch_action, seed=seed)
         engine = EngineOptions.from_kwargs(f"{self.name}.fit", **options, watch=w)
-        self.data_meta_ = {"n_train": len(data.train)}
         self.train_result_: TrainResult = train(
             self, data, config=config, budget=budget, seed=seed, options=engine
         )

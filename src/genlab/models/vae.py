@@ -157,7 +157,7 @@ class VAE(NeuralModel):
     """Variational autoencoder; networks chosen from the data's kind (MLP for vectors, conv for images).
 
     latent_dim: size of z (2 works, for plotting). hidden: MLP widths (vectors). channels: conv widths
-    per resolution level (images). beta: weight of the KL term (beta-VAE). likelihood: "gaussian"
+    per resolution level (images; None: sized for the budget, `genlab.models.sizing`). beta: weight of the KL term (beta-VAE). likelihood: "gaussian"
     or "bernoulli" (images only).
     kl_warmup_steps, free_bits: guards against posterior collapse. iwae_k: importance samples of
     `log_prob`. latent_sampler: "gmm" (default) or "prior"; gmm_components: its mixture size.
@@ -175,7 +175,7 @@ class VAE(NeuralModel):
         self,
         latent_dim: int = 16,
         hidden: tuple[int, ...] = (256, 256),
-        channels: tuple[int, ...] = (32, 64, 128, 128),
+        channels: tuple[int, ...] | None = None,
         beta: float = 1.0,
         likelihood: str = "gaussian",
         kl_warmup_steps: int = 1000,
@@ -185,7 +185,7 @@ class VAE(NeuralModel):
         gmm_components: int = 10,
         *,
         lr: float = 2e-3,
-        batch_size: int = 128,
+        batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, batch_size=batch_size, **kwargs)
@@ -214,12 +214,19 @@ class VAE(NeuralModel):
             )
         check_choice(self, "latent_sampler", SAMPLERS)
         check_sizes(self, "hidden")
-        check_sizes(self, "channels")
+        check_sizes(self, "channels", none=True)
         check_float(self, "beta", low=0.0)
         check_float(self, "free_bits", low=0.0)
         check_int(self, "kl_warmup_steps", minimum=0)
         check_int(self, "iwae_k")
         check_int(self, "gmm_components")
+
+    def sized(self, data: FitData, budget: Any, device: str) -> dict[str, Any]:
+        if data.kind != "image":
+            return {"batch_size": 128}
+        from genlab.models.sizing import choose
+
+        return choose("vae", data.shape, budget, device)
 
     def build(self, data: FitData, generator: torch.Generator) -> None:
         self.lik_ = self.likelihood
@@ -227,7 +234,7 @@ class VAE(NeuralModel):
         with seeded_init(generator):
             e = 32 if data.kind == "image" else 16  # width of the condition's embedding (conditional)
             if data.kind == "image":
-                channels = tuple(int(c) for c in self.channels)
+                channels = tuple(int(c) for c in self.hp("channels", (32, 64, 128, 128)))
                 self.encoder_ = ConvEncoder(data.shape, channels, latent, self._cond_embedding(e))
                 self.decoder_ = ConvDecoder(data.shape, channels, latent, self._cond_embedding(e))
             else:

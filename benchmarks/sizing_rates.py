@@ -1,0 +1,58 @@
+"""Measure the cost of every sizing rung (genlab.models.sizing.SIZING): milliseconds per training step on
+28x28x1 Fashion-MNIST images at the CPU batch size, through the ordinary `fit` (engine, EMA, logging).
+
+    python benchmarks/sizing_rates.py                     # every family, 10 s per rung
+    python benchmarks/sizing_rates.py --families gan vae --seconds 20
+
+Writes benchmarks/results/sizing_rates.{json,md} with the load average beside the figures (the costs
+in sizing.py are these figures, rounded; on a loaded machine they run high, which makes sizing choose
+smaller networks, the safe side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import markdown_table, write_results  # noqa: E402
+from quality import load  # noqa: E402
+
+import genlab  # noqa: E402
+from genlab.models.sizing import SIZING  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--families", nargs="+", default=list(SIZING))
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--fashion", default="../shared/data/fashion-mnist.npz")
+    args = ap.parse_args()
+    ds = load("fashion-mnist", args.fashion, 5000)
+    rows: list[dict[str, Any]] = []
+    for fam in args.families:
+        spec = SIZING[fam]
+        for k, rung in enumerate(spec.rungs):
+            load1 = os.getloadavg()[0]
+            m = genlab.make_model(fam, **rung.params, batch_size=spec.batch_cpu)
+            m.fit(ds, budget=f"{args.seconds:g}s", seed=0, watch="off", progress="off", val_every=10**6,
+                  log_every=10**6)  # fmt: skip
+            r = m.train_result_
+            ms = 1000.0 * r.seconds / max(r.steps, 1)  # includes the first step's set-up: errs high
+            rows.append({"family": fam, "rung": k, "params": rung.params, "steps": r.steps,
+                         "seconds": r.seconds, "ms_per_step": ms, "table_ms": rung.ms_per_step,
+                         "load1": load1})  # fmt: skip
+            print(rows[-1], file=sys.stderr, flush=True)
+    md = markdown_table(
+        ["family", "rung", "params", "steps", "s", "ms/step measured", "ms/step in sizing.py", "load (1 min)"],
+        [[r["family"], r["rung"], r["params"], r["steps"], f"{r['seconds']:.1f}", f"{r['ms_per_step']:.0f}",
+          f"{r['table_ms']:g}", f"{r['load1']:.1f}"] for r in rows],
+    )  # fmt: skip
+    write_results("sizing_rates", {"seconds": args.seconds, "rows": rows}, md)
+
+
+if __name__ == "__main__":
+    main()
