@@ -111,11 +111,14 @@ def test_conditional_decoders_get_a_labels_input() -> None:
     np.testing.assert_allclose(run_reference(data, z, labels), want, atol=1e-6, rtol=0)
 
 
-def test_is_conditional_reads_the_decode_signature(tins_vae) -> None:
+def test_is_conditional_reads_the_fitted_condition(tins_vae) -> None:
+    """Every model's decode takes labels= now; what counts is whether it was fitted on labels."""
     assert not export.is_conditional(tins_vae)
 
     class Cond:
-        def decode(self, z, labels=None):  # noqa: ANN001, ANN202 - a stand-in
-            return z
+        conditional_ = "labels"
 
-    assert export.is_conditional(Cond())
+    class Factors:
+        conditional_ = "factors"
+
+    assert export.is_conditional(Cond()) and not export.is_conditional(Factors())

@@ -16,7 +16,6 @@ A conditional model (`decode(z, labels=...)`) gets a second input `LABELS` (int6
 from __future__ import annotations
 
 import contextlib
-import inspect
 import io
 import warnings
 from collections.abc import Callable, Iterator
@@ -72,8 +71,8 @@ class _VAEDecoder(nn.Module):
         super().__init__()
         self.decoder, self.post = decoder, post
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        loc = self.decoder(z)[0]
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        loc = self.decoder(z, labels)[0]
         if self.post == "sigmoid":
             return torch.sigmoid(loc)
         return loc.clamp(0.0, 1.0) if self.post == "clamp" else loc
@@ -86,9 +85,10 @@ class _Call(nn.Module):
         super().__init__()
         self.net, self.method, self.shape = net, method, tuple(shape)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         fn = self.net if self.method == "forward" else getattr(self.net, self.method)
-        return fn(z).reshape(z.shape[0], *self.shape)
+        out = fn(z) if labels is None else fn(z, labels)
+        return out.reshape(z.shape[0], *self.shape)
 
 
 def _vae(model: Any) -> nn.Module:
@@ -128,9 +128,10 @@ class _FlowDecoder(nn.Module):
         super().__init__()
         self.net, self.shape = net, tuple(shape)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         with _gather_merge():
-            return self.net.decode(z).reshape(z.shape[0], *self.shape)
+            out = self.net.decode(z) if labels is None else self.net.decode(z, labels)
+            return out.reshape(z.shape[0], *self.shape)
 
 
 def _flow(model: Any) -> nn.Module:
@@ -161,11 +162,8 @@ ADAPTERS: dict[str, Callable[[Any], nn.Module]] = {
 
 
 def is_conditional(model: Any) -> bool:
-    """Whether the model's decode takes class labels (`decode(z, labels=...)`)."""
-    try:
-        return "labels" in inspect.signature(model.decode).parameters
-    except (TypeError, ValueError):
-        return False
+    """Whether the model decodes under class labels (fitted with `conditional`, `decode(z, labels=...)`)."""
+    return getattr(model, "conditional_", False) == "labels"
 
 
 def decoder_module(model: Any) -> nn.Module:
@@ -176,6 +174,11 @@ def decoder_module(model: Any) -> nn.Module:
         raise NotSupported(
             f"explore: {model.name} has no latent space to explore; families with a decoder: "
             f"{', '.join(models_with('latent'))}"
+        )
+    if getattr(model, "conditional_", False) == "factors":
+        raise NotSupported(
+            "explore: a factor-conditional model decodes under a factor vector, which the explorer's page "
+            "cannot set yet; fit with conditional=labels or unconditioned to explore it"
         )
     adapter = ADAPTERS.get(model.name)
     if adapter is None:

@@ -40,7 +40,7 @@ import numpy as np
 
 from genlab.errors import DataError, GenlabError
 from genlab.judge import metrics as M
-from genlab.judge.measures import Measure, share_sigma
+from genlab.judge.measures import MIN_N_EFF, Q_COPY, Measure, distinct_count, share_sigma
 from genlab.judge.specs import spec
 from genlab.judge.verdict import check
 
@@ -69,7 +69,7 @@ GUIDANCE_SCALES = (0.0, 1.0, 2.0, 4.0)
 GUIDANCE_N = 200  # samples per guidance scale: the sweep shows a trend, the evaluation judges
 FD_BOOTSTRAP = 8
 #: the per-class checks, by the names of their specs
-PER_CLASS_METRICS = ("frechet_distance", "precision", "recall", "memorization_rate")
+PER_CLASS_METRICS = ("frechet_distance", "precision", "recall", "copy_share")
 
 
 # ============================================================================ the classes asked for
@@ -244,12 +244,20 @@ def _one_class(
     acc_v = float((st.gen_pred[g_idx] == c).mean()) if len(g_idx) else float("nan")
     acc_r = float((st.t_pred[t_idx] == c).mean()) if len(t_idx) else float("nan")
     row["label_accuracy"] = {"value": acc_v, "reference": acc_r}
-    memo_g, memo_t = copies
-    row["copies"] = int(memo_g[g_idx].sum())
+    copy_g, copy_tb, t_b_idx, n_eff_of = copies
+    row["copies"] = int(copy_g[g_idx].sum())
     entries: dict[str, tuple[dict[str, Any], float | None]] = {}
-    if len(g_idx) and len(t_idx):
-        v, r = float(memo_g[g_idx].mean()), float(memo_t[t_idx].mean())
-        entries["memorization_rate"] = _entry(v, r, share_sigma(v, len(g_idx), r, len(t_idx)))
+    tb_c = np.flatnonzero(st.t_true[t_b_idx] == c)  # this class's rows of the reference half T_B
+    if len(g_idx) and len(tb_c):
+        # Rule 2 per class on the evaluation's own copy shares: the class's samples below the copy
+        # threshold, beside the class's rows of T_B; the error from the class's distinct samples
+        v, r = float(copy_g[g_idx].mean()), float(copy_tb[tb_c].mean())
+        n_eff = n_eff_of(g_idx)
+        q = Q_COPY
+        sig = math.sqrt(q * (1 - q) * (1 / n_eff + 1 / len(tb_c))) if n_eff >= MIN_N_EFF else None
+        e, _ = _entry(v, r, sig)
+        e["n_eff"] = int(n_eff)
+        entries["copy_share"] = (e, sig)
     if m >= MIN_CLASS:
         g = ctx.gen[np.sort(rng.choice(g_idx, m, replace=False))]
         t = ctx.t[np.sort(rng.choice(t_idx, m, replace=False))]
@@ -277,7 +285,7 @@ def _one_class(
         sp = spec(metric)
         if sp is None:
             continue
-        if metric == "memorization_rate" and len(g_idx) < MIN_CLASS:
+        if metric == "copy_share" and len(g_idx) < MIN_CLASS:
             sigma = None  # too few samples to judge
         checks[metric] = check(sp, e, sigma).to_dict()
     row["checks"] = checks
@@ -313,14 +321,21 @@ def _worst(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def per_class_section(ctx: Any) -> dict[str, Any] | None:
-    """evaluation.json's "per_class": one row per class (FD, precision, recall, memorisation, copies,
+    """evaluation.json's "per_class": one row per class (FD, precision, recall, copy share, copies,
     label accuracy, each beside its reference, and their checks), the worst class and per-rule verdicts.
     None unless the samples were asked for by class."""
     st = _state(ctx)
     if st is None:
         return None
-    nb_g, nb_t = _neighbours(ctx)
-    copies = (nb_g.ratio < M.MEMORIZATION_RATIO, nb_t.ratio < M.MEMORIZATION_RATIO)
+    c = ctx.copies  # the evaluation's copy neighbours (mirror-aware, content columns)
+    rho = c["rho"][Q_COPY]
+    _, g_space, *_ = ctx.copy_space
+    radius = ctx.copy_reference.radius
+
+    def n_eff_of(idx: np.ndarray) -> int:
+        return distinct_count(g_space[idx], radius)
+
+    copies = (c["gen"].ratio < rho, c["ratio_b"] < rho, ctx.plan.half_b, n_eff_of)
     names = [str(c) for c in (getattr(ctx.dataset, "class_names", None) or [])]
     classes = np.unique(np.concatenate([st.asked, st.t_true]))
     rows = [

@@ -40,7 +40,7 @@ def _class_table(pc: dict[str, Any]) -> Raw:
         "FD",
         "precision",
         "recall",
-        "copies (memorised share)",
+        "copies (copy share)",
         "label accuracy",
         "check",
     ]
@@ -54,11 +54,11 @@ def _class_table(pc: dict[str, Any]) -> Raw:
         name = esc(str(r.get("name")))
         if r.get("class") == worst:
             name += " " + badge("worst", "warn")
-        memo = r.get("memorization_rate")
+        memo = r.get("copy_share") or r.get("memorization_rate")  # memorisation: records before copy shares
         copies = (
             f"{fmt(r.get('copies'))}: {esc(_pair(memo, pct=True))}" if isinstance(memo, dict) else "\u2013"
         )
-        memo_bad = (checks.get("memorization_rate") or {}).get("ok") is False
+        memo_bad = any((checks.get(k) or {}).get("ok") is False for k in ("copy_share", "memorization_rate"))
         cells = [
             f"<td>{name}</td>",
             f'<td class="num">{fmt(r.get("n"))}</td>',
@@ -134,8 +134,8 @@ def per_class_sections(ev: dict[str, Any] | None, figs: Any) -> list[str]:
         Raw(
             '<p class="note">Each cell: the samples asked for that class (model), in brackets the held-out real '
             "observations of the class (reference), both against the same real training observations of the "
-            "class. Copies: samples that are near-copies of one training point (nearest / second-nearest "
-            f"training distance below 1/3). Classes with fewer than {fmt(pc.get('min_class'))} samples are shown, "
+            "class. Copies: samples nearer a training point (relative to its own nearest neighbour) than all but "
+            f"5% of held-out observations are; the copy share beside the same share of held-out rows. Classes with fewer than {fmt(pc.get('min_class'))} samples are shown, "
             "not judged; per-class label accuracy is shown, not judged (the overall one is). See docs/metrics.md, "
             '"Judging a conditional model".</p>'
         )
