@@ -479,7 +479,11 @@ def _columns_table(table_json: dict[str, Any]) -> Any:
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     n: Annotated[
-        int | None, typer.Option("--n", help="Number of generated samples (default: test-set size).")
+        int | None,
+        typer.Option(
+            "--n",
+            help="Number of generated samples (default: min(test rows, 2,000) for images, 10,000 otherwise).",
+        ),
     ] = None,
     features: Annotated[str, typer.Option(help="auto, pixels, random or a TorchScript file.")] = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,

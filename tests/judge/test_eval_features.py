@@ -61,13 +61,20 @@ def test_auto_image_features_train_a_classifier_and_cache_it(digits, tmp_path):
     stats_sd = f[:, 64:].std(0)  # the statistics standardised, then weighted so both blocks weigh the same
     assert np.allclose(stats_sd[stats_sd > 0.1], 2.0, atol=1e-2) and (stats_sd**2).sum() <= 64 + 1e-2
     assert info["quality"]["test_accuracy"] > 0.85  # learned features that separate digit classes
-    files = sorted(p.suffix for p in (tmp_path / "cache" / "extractors").iterdir())
-    assert files == [".json", ".safetensors"]
+    files = sorted(p.name.split(".", 1)[1] for p in (tmp_path / "cache" / "extractors").iterdir())
+    assert files == ["json", "safetensors", "train-features.safetensors"]  # the network, and train's features
+    np.testing.assert_array_equal(ext.train_features(digits), f)  # the memo is the features themselves
     again = make_extractor("auto", digits, steps=70)
     assert again.info["cached"] is True and again.info["quality"] == info["quality"]
     np.testing.assert_array_equal(ext(digits.test[:50]), again(digits.test[:50]))
+    np.testing.assert_array_equal(again.train_features(digits), f)  # read back from the cache
+    other = genlab.load_dataset("digits", seed=1)  # another split: its own features, not the memo
+    np.testing.assert_array_equal(again.train_features(other), again(other.train))
+    feats = next((tmp_path / "cache" / "extractors").glob("*.train-features.safetensors"))
+    feats.write_bytes(b"damaged")  # a damaged features file is recomputed, not an error
+    np.testing.assert_allclose(make_extractor("auto", digits, steps=70).train_features(digits), f, atol=1e-5)
 
-    weights = next((tmp_path / "cache" / "extractors").glob("*.safetensors"))
+    weights = next(p for p in (tmp_path / "cache" / "extractors").glob("*.safetensors") if p != feats)
     weights.write_bytes(b"not a safetensors file")  # a damaged cache is rebuilt, not an error
     rebuilt = make_extractor("auto", digits, steps=70)
     assert rebuilt.info["cached"] is False

@@ -227,7 +227,7 @@ def judge_cases(
     data = suite_data(dataset, n=n, seed=seed)
     ext = features if isinstance(features, FeatureExtractor) else make_extractor(features, dataset)
     train, test = np.asarray(dataset.train, np.float32), np.asarray(dataset.test, np.float32)
-    f_train, f_test = ext(train), ext(test)
+    f_train, f_test = ext.train_features(dataset), ext(test)
     out = []
     for case in cases if cases is not None else DEGRADATIONS:
         x = case.make(data, seed)

@@ -44,9 +44,24 @@ from genlab.judge.perclass import asked_labels, merge_verdict, per_class_section
 from genlab.judge.specs import METRICS, MetricSpec
 from genlab.judge.verdict import judge
 
-__all__ = ["DEFAULT_N_CAP", "MIN_N", "N_COPIES", "Evaluation", "evaluate", "evaluate_features"]
+__all__ = [
+    "DEFAULT_N_CAP",
+    "IMAGE_N_CAP",
+    "MIN_N",
+    "N_COPIES",
+    "Evaluation",
+    "default_n",
+    "evaluate",
+    "evaluate_features",
+]
 
 DEFAULT_N_CAP = 10_000
+#: images: drawing the samples is the slow part of evaluating an image model (a diffusion or PixelCNN
+#: sampler makes many network passes per image), and every sample also costs a nearest-neighbour search
+#: of the whole training split. 2,000 keeps `genlab evaluate` on Fashion-MNIST within a minute for every
+#: family on 2 CPU cores (benchmarks/eval_speed.py --only families); the tolerances come from the real
+#: reference at the same n, so a smaller n widens them rather than biasing the verdict. `--n` overrides.
+IMAGE_N_CAP = 2_000
 MIN_N = 20
 N_COPIES = 10
 
@@ -252,6 +267,13 @@ def _table_samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple
     return codec.encode(frame, where="generated samples").astype(np.float32), model, frame
 
 
+def default_n(dataset: Any) -> int:
+    """The evaluation's sample size when none is given: min(test rows, cap), the cap IMAGE_N_CAP for
+    images and DEFAULT_N_CAP otherwise."""
+    images = getattr(dataset, "kind", None) == "image" or np.asarray(dataset.train).ndim == 4
+    return int(min(len(dataset.test), IMAGE_N_CAP if images else DEFAULT_N_CAP))
+
+
 def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.ndarray, Any]:
     from genlab.checks import check_array
 
@@ -273,13 +295,13 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
             raise DataError(
                 f"evaluate: the model makes observations of shape {tuple(source.shape_)}, the data has {shape}"
             )
-        n = int(n if n is not None else min(n_test, DEFAULT_N_CAP))
+        n = int(n if n is not None else default_n(dataset))
         kw = sample_kwargs(source, dataset, n, seed)  # a label-conditional model: the classes asked for
         draw = source.sample if kw else getattr(source, "sample_encoded", source.sample)  # tables: DataFrames
         x = check_array(draw(n, seed=seed, **kw), what="generated samples", shape=shape)
         return x, source
     x = check_array(source, what="generated samples", shape=shape)
-    n = int(n if n is not None else min(len(x), n_test, DEFAULT_N_CAP))
+    n = int(n if n is not None else min(len(x), default_n(dataset)))
     if len(x) < n:
         raise DataError(f"evaluate: n={n} but only {len(x)} generated samples were given")
     return x[:n], None
@@ -297,7 +319,8 @@ def evaluate(
     """Judge a fitted model, or an array of samples (N, *shape), against `dataset` by Rule 1 and Rule 2.
     For a table, samples may also be a DataFrame of its columns, and the table metrics run too.
 
-    n defaults to min(test rows, 10,000) (for an array, also at most its length). `features`:
+    n defaults to `default_n(dataset)`: min(test rows, 2,000) for images, min(test rows, 10,000) otherwise
+    (for an array, also at most its length). `features`:
     "auto", "pixels", "random", a TorchScript path, an nn.Module, or a `FeatureExtractor`.
     The judged samples come back as `Evaluation.samples`.
 
@@ -332,7 +355,7 @@ def evaluate(
         flip = lambda a: np.ascontiguousarray(a[..., ::-1])  # noqa: E731
         mirror = (ext(flip(x)), ext(flip(test[plan.test_idx])))
     ev = evaluate_features(
-        ext(train), ext(test), ext(x), seed=int(seed), features=dict(ext.info), plan=plan,
+        ext.train_features(dataset), ext(test), ext(x), seed=int(seed), features=dict(ext.info), plan=plan,
         model=model, dataset=dataset, frames=frames, mirror=mirror, labels=asked,
     )  # fmt: skip
     ev.seconds = time.perf_counter() - started

@@ -23,6 +23,7 @@ published ones computed in the same feature space.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -211,6 +212,11 @@ class FeatureExtractor:
         self.module = module
         self.mean, self.std = mean, std
         self.weights = weights  # per feature, applied after standardising (the blocks' balance)
+        # the raw features of the training split it was standardised on, and that split's fingerprint:
+        # `train_features` reuses them (every evaluation needs all of train's features; computing them
+        # is the largest part of evaluating an image model)
+        self.train_raw: np.ndarray | None = None
+        self.train_fingerprint: str | None = None
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
@@ -233,7 +239,9 @@ class FeatureExtractor:
         return np.concatenate(out)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        f = self.raw(x)
+        return self._standardise(self.raw(x))
+
+    def _standardise(self, f: np.ndarray) -> np.ndarray:
         if self.mean is not None:
             f = (f - self.mean) / self.std
         if self.weights is not None:
@@ -242,8 +250,21 @@ class FeatureExtractor:
             raise DataError(f"features ({self.info.get('kind')}) are not finite; check the inputs")
         return f.astype(np.float32)
 
-    def standardise_on(self, train: np.ndarray) -> FeatureExtractor:
-        f = self.raw(train).astype(np.float64)
+    def train_features(self, dataset: Any) -> np.ndarray:
+        """The features of `dataset.train`: from the memo when this extractor was standardised on the
+        same split (same fingerprint), else computed."""
+        if self.train_raw is not None and self.train_fingerprint == _fingerprint(dataset):
+            return self._standardise(self.train_raw)
+        return self(np.asarray(dataset.train, dtype=np.float32))
+
+    def standardise_on(
+        self, train: np.ndarray, *, raw: np.ndarray | None = None, fingerprint: str | None = None
+    ) -> FeatureExtractor:
+        """Standardise with the training split's statistics; `raw`: its features, when already known.
+        Keeps the raw features (and `fingerprint`, the split's) for `train_features`."""
+        f = (self.raw(train) if raw is None else raw).astype(np.float64)
+        self.train_raw = f.astype(np.float32)
+        self.train_fingerprint = fingerprint
         std = f.std(0)
         self.mean = f.mean(0).astype(np.float32)
         self.std = np.where(std > 1e-12, std, 1.0).astype(np.float32)  # constant features stay unscaled
@@ -387,6 +408,30 @@ def _cache_paths(dataset: Any, kind: str, steps: int) -> tuple[Path, Path]:
     return base.with_suffix(".safetensors"), base.with_suffix(".json")
 
 
+def _train_features_path(dataset: Any, kind: str, steps: int) -> Path:
+    weights, _ = _cache_paths(dataset, kind, steps)
+    return weights.with_name(weights.stem + ".train-features.safetensors")
+
+
+def _cached_train_raw(dataset: Any, kind: str, steps: int, module: nn.Module, *, fresh: bool) -> np.ndarray:
+    """The network's raw features of the training split: from the cache beside its weights (same key:
+    fingerprint, kind, steps, version, shape), else computed once and cached. `fresh`: the network was
+    just (re)trained, so a file there is not trusted."""
+    path = _train_features_path(dataset, kind, steps)
+    n = len(dataset.train)
+    if path.is_file() and not fresh:
+        try:
+            f = load_arrays(path)["features"]
+            if f.ndim == 2 and len(f) == n and np.isfinite(f).all():
+                return np.asarray(f, np.float32)
+        except (GenlabError, KeyError, ValueError):  # damaged: compute afresh
+            pass
+    f = FeatureExtractor({}, module).raw(np.asarray(dataset.train, dtype=np.float32))
+    with contextlib.suppress(OSError):  # a read-only cache only costs the features next time
+        save_arrays(path, {"features": f})
+    return f
+
+
 def _load_cached(dataset: Any, kind: str, steps: int) -> tuple[nn.Module, dict] | None:
     weights, meta_path = _cache_paths(dataset, kind, steps)
     if not (weights.is_file() and meta_path.is_file()):
@@ -422,16 +467,17 @@ def _save_cached(dataset: Any, kind: str, steps: int, net: nn.Module, info: dict
         pass
 
 
-def _auto_image_network(dataset: Any, steps: int | None) -> tuple[nn.Module, dict]:
+def _auto_image_network(dataset: Any, steps: int | None) -> tuple[nn.Module, dict, str, int]:
+    """The "auto" network (cached or trained and cached), its info, and its cache key's kind and steps."""
     y_train, _, classes = _labels(dataset)
     kind = "cnn-classifier" if y_train is not None else "cnn-autoencoder"
     steps = default_steps(len(dataset.train)) if steps is None else int(steps)
     cached = _load_cached(dataset, kind, steps)
     if cached is not None:
-        return cached[0], {**cached[1], "cached": True}
+        return cached[0], {**cached[1], "cached": True}, kind, steps
     net, info = train_extractor(dataset, steps=steps)
     _save_cached(dataset, kind, steps, net, info, classes)
-    return net, {**info, "cached": False}
+    return net, {**info, "cached": False}, kind, steps
 
 
 # ============================================================================ entry point
@@ -459,7 +505,7 @@ def make_extractor(features: Any, dataset: Any, *, steps: int | None = None) -> 
         net = _build("cnn-random", tuple(train.shape[1:]), 0, EXTRACTOR_SEED)
         _set_pixel_stats(net, train)
         ext = FeatureExtractor({"kind": "random-cnn", "dim": FEATURE_DIM, "seed": EXTRACTOR_SEED}, net)
-        return ext.standardise_on(train)
+        return ext.standardise_on(train, fingerprint=_fingerprint(dataset))
     if features != "auto":
         raise GenlabError(
             f"features must be 'auto', 'pixels', 'random', a TorchScript path or an nn.Module, got {features!r}"
@@ -469,8 +515,8 @@ def make_extractor(features: Any, dataset: Any, *, steps: int | None = None) -> 
     if kind != "image":
         return FeatureExtractor(
             {"kind": "standardised", "dim": int(np.prod(train.shape[1:]))}
-        ).standardise_on(train)
-    net, info = _auto_image_network(dataset, steps)
+        ).standardise_on(train, fingerprint=_fingerprint(dataset))
+    net, info, kind, steps = _auto_image_network(dataset, steps)
     emb = int(info.get("dim", FEATURE_DIM))
     info = {
         **info,
@@ -478,7 +524,9 @@ def make_extractor(features: Any, dataset: Any, *, steps: int | None = None) -> 
         "dim": emb + N_PIXEL_STATS,
         "blocks": {"embedding": emb, "pixel_stats": N_PIXEL_STATS},
     }
-    ext = FeatureExtractor(info, ImageFeatures(net.encoder)).standardise_on(train)
+    module = ImageFeatures(net.encoder)
+    raw = _cached_train_raw(dataset, kind, steps, module, fresh=not info["cached"])
+    ext = FeatureExtractor(info, module).standardise_on(train, raw=raw, fingerprint=_fingerprint(dataset))
     # both blocks with the same total variance: 64 standardised embedding features and 16 statistics
     w_stats = math.sqrt(emb / N_PIXEL_STATS) * STATS_WEIGHT
     ext.weights = np.concatenate([np.ones(emb), np.full(N_PIXEL_STATS, w_stats)]).astype(np.float32)

@@ -83,7 +83,7 @@ class Rule2Watch:
         t0 = time.perf_counter()
         ds = self.dataset
         self.ext = make_extractor(self.features, ds)
-        self.train_f = self.ext(np.asarray(ds.train, np.float32))
+        self.train_f = self.ext.train_features(ds)
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 11]))
         rows = np.asarray(ds.test, np.float32)[rng.permutation(len(ds.test))[: self.m]]
         test = self.ext(rows)
