@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -66,3 +68,31 @@ def write_results(name: str, payload: dict[str, Any], markdown: str, *, quiet: b
     (RESULTS / f"{name}.md").write_text(header + markdown + "\n")
     if not quiet:
         print(header + markdown)
+
+
+def near_mode(x: np.ndarray) -> tuple[float, int]:
+    """8gaussians: the share of samples within 3 sd of a mode, and how many of the 8 modes they reach."""
+    from genlab.data.toys import CENTERS8, SD8
+
+    d = np.sqrt(((np.asarray(x)[:, None, :2] - CENTERS8[None]) ** 2).sum(-1))
+    near = d.min(1) < 3 * SD8
+    return float(near.mean()), int((np.bincount(d.argmin(1)[near], minlength=8) > 0).sum())
+
+
+def pixel_prdc(ds: Any, x: np.ndarray, k: int = 5) -> dict[str, float]:
+    """precision/recall/density/coverage of samples against held-out data on standardised pixels (the
+    training mean and sd), by the `prdc` package (the reference implementation)."""
+    import contextlib
+    import io
+
+    from prdc import compute_prdc
+
+    train = np.asarray(ds.train, np.float64).reshape(len(ds.train), -1)
+    mu, sd = train.mean(0), train.std(0)
+    sd = np.where(sd > 1e-12, sd, 1.0)
+    n = min(len(x), len(ds.test))
+    real = (np.asarray(ds.test[:n], np.float64).reshape(n, -1) - mu) / sd
+    fake = (np.asarray(x[:n], np.float64).reshape(n, -1) - mu) / sd
+    with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the set sizes
+        out = compute_prdc(real, fake, k)
+    return {key: float(v) for key, v in out.items()}

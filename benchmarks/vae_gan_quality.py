@@ -24,18 +24,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import markdown_table, write_results  # noqa: E402
+from _common import markdown_table, near_mode, write_results  # noqa: E402
 
 import genlab  # noqa: E402
-from genlab.data.toys import CENTERS8, SD8  # noqa: E402
 
 RULE1 = ("frechet_distance", "precision", "recall", "coverage", "c2st_accuracy")
-
-
-def near_mode(x: np.ndarray) -> tuple[float, int]:
-    d = np.sqrt(((x[:, None, :] - CENTERS8[None]) ** 2).sum(-1))
-    near = d.min(1) < 3 * SD8
-    return float(near.mean()), int((np.bincount(d.argmin(1)[near], minlength=8) > 0).sum())
 
 
 def rule1(model, ds) -> dict[str, float]:
