@@ -482,6 +482,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--fashion", default="../shared/data/fashion-mnist.npz")
     ap.add_argument("--fashion-n", type=int, default=None)
+    ap.add_argument("--fashion-test", type=int, default=None, help="test images of the subset (default n / 5)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="peers", help="results name under benchmarks/results/")
     args = ap.parse_args()
@@ -490,7 +491,7 @@ def main() -> None:
         if name == "fashion-mnist" and not Path(args.fashion).is_file():
             print(f"skipping fashion-mnist: {args.fashion} not found", file=sys.stderr)
             continue
-        ds = load(name, args.fashion, args.fashion_n)
+        ds = load(name, args.fashion, args.fashion_n, args.fashion_test)
         seconds = max(2.0, BUDGET_S.get(name, 60.0) * args.scale)
         pictures: dict[str, np.ndarray] = {}
         for family in args.families:
