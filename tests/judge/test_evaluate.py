@@ -184,3 +184,44 @@ def test_bad_inputs_get_clear_errors(gauss8, fresh):
         genlab.evaluate(fresh, gauss8, features=3)
     with pytest.raises(GenlabError, match="not fitted"):
         genlab.evaluate(genlab.make_model("gaussian"), gauss8)
+
+
+def test_a_slow_sampler_is_judged_on_fewer_samples_and_says_so(gauss8, monkeypatch):
+    from genlab.judge import evaluation as E
+    from genlab.judge import measures
+
+    class Slow:  # a fitted model whose sampler takes 1 ms a sample
+        def __init__(self, model):
+            self.model = model
+
+        def __getattr__(self, name):
+            return getattr(self.model, name)
+
+        def sample(self, n, *, seed=None):
+            import time
+
+            time.sleep(n / 1000)
+            return self.model.sample(n, seed=seed)
+
+        sample_encoded = sample
+
+    model = Slow(genlab.make_model("gmm", n_components=8).fit(gauss8, seed=0))
+    monkeypatch.setattr(E, "SAMPLE_SECONDS", 0.25)  # at 1,000 samples/s: about 250 samples
+    ev = genlab.evaluate(model, gauss8)
+    c = ev.n_choice
+    assert c["default"] == len(gauss8.test) == 400 and 200 <= ev.n == c["n"] <= 300 and ev.n % 100 == 0
+    assert 300 < c["samples_per_s"] < 1000  # the pilot's measured rate (sleep plus the real sampler)
+    assert ev.to_dict()["n_choice"] == c and Evaluation.from_dict(ev.to_dict()).n_choice == c
+    out = Console(record=True, width=200)
+    print_evaluation(ev, out)
+    assert f"n cut from 400 to {ev.n}" in out.export_text()
+    # n given: used as it is, whatever the sampler's speed; and the same samples as a plain draw
+    fixed = genlab.evaluate(model, gauss8, n=400)
+    assert fixed.n == 400 and fixed.n_choice is None
+    np.testing.assert_array_equal(fixed.samples[:100], model.model.sample(400, seed=0)[:100])
+    # a slow density: the held-out NLL stops doubling its points once the next doubling would be too slow
+    monkeypatch.setattr(measures, "NLL_SECONDS", 0.0)
+    monkeypatch.setattr(measures, "NLL_SE", 0.0)  # the error alone would ask for every point
+    assert genlab.evaluate(model, gauss8, n=400).rule1["nll_per_dim"]["n"] == measures.NLL_START
+    monkeypatch.setattr(measures, "NLL_SECONDS", 1e9)
+    assert genlab.evaluate(model, gauss8, n=400).rule1["nll_per_dim"]["n"] == 400

@@ -83,6 +83,13 @@ def print_evaluation(evaluation: Any, console: Any) -> None:
         f"n = {ev.get('n')} samples; features: {f.get('kind')} ({f.get('dim')}-d{'; ' + quality if quality else ''}); "
         f"reference = a held-out real sample of the same size"
     )
+    c = ev.get("n_choice")
+    if c:
+        console.print(
+            f"  n cut from {c['default']} to {c['n']}: the sampler draws {c['samples_per_s']:g} samples/s, and the "
+            f"evaluation keeps sampling to about {c['budget_s']:g} s (--n fixes n)",
+            highlight=False,
+        )
     verdict = ev.get("verdict") or {}
     checks = verdict.get("checks", {})
     reasons = verdict.get("reasons", [])

@@ -62,6 +62,12 @@ DEFAULT_N_CAP = 10_000
 #: family on 2 CPU cores (benchmarks/eval_speed.py --only families); the tolerances come from the real
 #: reference at the same n, so a smaller n widens them rather than biasing the verdict. `--n` overrides.
 IMAGE_N_CAP = 2_000
+#: with no n given, a model whose sampler is slow is judged on fewer samples: a pilot of PILOT_N samples
+#: measures its rate, and n is cut (to a multiple of 100, at least MIN_AUTO_N) so that drawing takes about
+#: SAMPLE_SECONDS (evaluation.json's "n_choice" says so; `n=` fixes n and makes the size machine-independent)
+SAMPLE_SECONDS = 30.0
+PILOT_N = 100
+MIN_AUTO_N = 200
 MIN_N = 20
 N_COPIES = 10
 
@@ -91,6 +97,8 @@ class Evaluation:
     labels: np.ndarray | None = field(default=None, compare=False, repr=False)
     context: Any = field(default=None, compare=False, repr=False)
     extractor: Any = field(default=None, compare=False, repr=False)
+    # how n was chosen when it was cut for a slow sampler: default, n, samples_per_s, budget_s (else None)
+    n_choice: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -111,6 +119,7 @@ class Evaluation:
             "verdict": dict(self.verdict),
             **({"per_class": self.per_class} if self.per_class is not None else {}),
             **({"guidance": self.guidance} if self.guidance is not None else {}),
+            **({"n_choice": self.n_choice} if self.n_choice is not None else {}),
         }
 
     @classmethod
@@ -125,6 +134,7 @@ class Evaluation:
                 seed=int(d.get("seed", 0)),
                 per_class=d.get("per_class"),
                 guidance=d.get("guidance"),
+                n_choice=d.get("n_choice"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"not an evaluation record ({type(e).__name__}: {e})") from None
@@ -248,7 +258,9 @@ def _check_dataset(dataset: Any) -> Any:
     return dataset
 
 
-def _table_samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.ndarray, Any, Any]:
+def _table_samples(
+    source: Any, dataset: Any, n: int | None, seed: int
+) -> tuple[np.ndarray, Any, Any, dict[str, Any] | None]:
     """A table's samples: drawn from a model or given as a DataFrame; (encoded rows, model, the frame)."""
     from genlab.data.table import is_frame
 
@@ -260,11 +272,11 @@ def _table_samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple
         n = int(n if n is not None else min(len(frame), len(dataset.test), DEFAULT_N_CAP))
         if len(frame) < n:
             raise DataError(f"evaluate: n={n} but only {len(frame)} generated rows were given")
-        frame, model = frame.iloc[:n].reset_index(drop=True), None
+        frame, model, choice = frame.iloc[:n].reset_index(drop=True), None, None
     else:
-        x, model = _samples(source, dataset, n, seed)
+        x, model, choice = _samples(source, dataset, n, seed)
         frame = codec.decode(x)  # judge the table the user gets: categories snapped, numbers rounded
-    return codec.encode(frame, where="generated samples").astype(np.float32), model, frame
+    return codec.encode(frame, where="generated samples").astype(np.float32), model, frame, choice
 
 
 def default_n(dataset: Any) -> int:
@@ -295,16 +307,35 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
             raise DataError(
                 f"evaluate: the model makes observations of shape {tuple(source.shape_)}, the data has {shape}"
             )
-        n = int(n if n is not None else default_n(dataset))
+        choice = None
+        if n is None:
+            n, choice = _timed_n(source, dataset, seed)
         kw = sample_kwargs(source, dataset, n, seed)  # a label-conditional model: the classes asked for
         draw = source.sample if kw else getattr(source, "sample_encoded", source.sample)  # tables: DataFrames
         x = check_array(draw(n, seed=seed, **kw), what="generated samples", shape=shape)
-        return x, source
+        return x, source, choice
     x = check_array(source, what="generated samples", shape=shape)
     n = int(n if n is not None else min(len(x), default_n(dataset)))
     if len(x) < n:
         raise DataError(f"evaluate: n={n} but only {len(x)} generated samples were given")
-    return x[:n], None
+    return x[:n], None, None
+
+
+def _timed_n(model: Any, dataset: Any, seed: int) -> tuple[int, dict[str, Any] | None]:
+    """The default n, cut for a slow sampler (a pilot of PILOT_N samples measures its rate) so that the
+    samples take about SAMPLE_SECONDS to draw; (n, None) when the default fits."""
+    full = default_n(dataset)
+    pilot = min(PILOT_N, full)
+    kw = sample_kwargs(model, dataset, pilot, seed)
+    draw = model.sample if kw else getattr(model, "sample_encoded", model.sample)
+    t = time.perf_counter()
+    draw(pilot, seed=seed, **kw)
+    rate = pilot / max(time.perf_counter() - t, 1e-9)  # samples per second
+    if full <= rate * SAMPLE_SECONDS:
+        return full, None
+    n = max(MIN_AUTO_N, int(rate * SAMPLE_SECONDS) // 100 * 100)
+    n = min(n, full)
+    return n, {"default": full, "n": n, "samples_per_s": round(rate, 2), "budget_s": SAMPLE_SECONDS}
 
 
 def evaluate(
@@ -320,7 +351,8 @@ def evaluate(
     For a table, samples may also be a DataFrame of its columns, and the table metrics run too.
 
     n defaults to `default_n(dataset)`: min(test rows, 2,000) for images, min(test rows, 10,000) otherwise
-    (for an array, also at most its length). `features`:
+    (for an array, also at most its length); for a model whose sampler would take more than SAMPLE_SECONDS
+    to draw that many, fewer (at least MIN_AUTO_N), as a pilot draw measures (`Evaluation.n_choice`). `features`:
     "auto", "pixels", "random", a TorchScript path, an nn.Module, or a `FeatureExtractor`.
     The judged samples come back as `Evaluation.samples`.
 
@@ -339,10 +371,10 @@ def evaluate(
     if getattr(dataset, "table", None) is not None:
         from genlab.judge.tables import TableFrames
 
-        x, model, frame = _table_samples(source, dataset, n, int(seed))
+        x, model, frame, choice = _table_samples(source, dataset, n, int(seed))
         frames = TableFrames(dataset.table.codec, dataset.table.train, dataset.table.test, frame)
     else:
-        x, model = _samples(source, dataset, n, int(seed))
+        x, model, choice = _samples(source, dataset, n, int(seed))
     t_sample = time.perf_counter() - t_sample
     train = np.asarray(dataset.train, np.float32)
     test = np.asarray(dataset.test, np.float32)
@@ -361,5 +393,6 @@ def evaluate(
     ev.seconds = time.perf_counter() - started
     ev.samples, ev.sample_seconds = x, t_sample
     ev.labels, ev.extractor = asked, ext
+    ev.n_choice = choice
     ev.frame = None if frames is None else frames.gen
     return ev
