@@ -195,8 +195,9 @@ def closest_scatter_png(train: np.ndarray, gen: np.ndarray, nearest: np.ndarray)
 
 
 def watch_png(log: list[dict[str, Any]]) -> bytes | None:
-    """The Rule 2 watch over training: the loss, C_T, the memorisation rate and the Frechet distance at
-    each check, each beside its held-out reference (dashed), with the stop and the kept step marked."""
+    """The Rule 2 watch over training: the loss, the copy shares the stop rests on (with their limits), C_T
+    and the memorisation rate (diagnostics) and the Frechet distance at each check, each beside its held-out
+    reference (dashed), with the stop marked. Logs from before the copy shares draw what they hold."""
     checks = [r for r in log if r.get("event") == "watch"]
     if not checks:
         return None
@@ -218,12 +219,18 @@ def watch_png(log: list[dict[str, Any]]) -> bytes | None:
     )
     panels = [
         ("loss", None, None),
-        ("C_T (below -3: copying)", "ct", "ct_reference"),
-        ("memorisation rate", "memorization_rate", "memorization_reference"),
+        ("copy share (the stop rule)", "copy_share", "copy_share_reference"),
+        ("near-copy share (the stop rule)", "near_copy_share", "near_copy_share_reference"),
+        ("C_T (diagnostic; below -3: copying)", "ct", "ct_reference"),
+        ("memorisation rate (diagnostic)", "memorization_rate", "memorization_reference"),
         ("Frechet distance (fidelity)", "frechet_distance", "frechet_reference"),
     ]
-    fig, axes = new_panels(len(panels), 3.4, 2.8)
-    for ax, (title, key, ref) in zip(axes[0], panels, strict=True):
+    panels = [p for p in panels if p[1] is None or any(r.get(p[1]) is not None for r in checks)]
+    cols = min(3, len(panels))
+    fig, axes = new_panels(cols, 3.4, 2.8, nrows=-(-len(panels) // cols))
+    for ax in axes.ravel()[len(panels) :]:
+        ax.axis("off")
+    for ax, (title, key, ref) in zip(axes.ravel(), panels, strict=False):
         if key is None:
             if losses:
                 ax.plot(*zip(*losses, strict=True), "-", lw=1.2, color="tab:blue")
@@ -234,8 +241,9 @@ def watch_png(log: list[dict[str, Any]]) -> bytes | None:
             ax.plot(steps, [r.get(ref) for r in checks], "--", lw=1, color="0.4", label="held-out")
             if key == "ct":
                 ax.axhline(-3.0, color="tab:red", lw=0.8, ls=":")
-            if key == "memorization_rate":
-                ax.plot(steps, [r.get("memorization_limit") for r in checks], ":", lw=0.8, color="tab:red")
+            limit = {"memorization_rate": "memorization_limit"}.get(key, f"{key}_limit")
+            if any(r.get(limit) is not None for r in checks):
+                ax.plot(steps, [r.get(limit) for r in checks], ":", lw=0.8, color="tab:red", label="limit")
             bad = [(r["step"], r.get(key)) for r in checks if r.get("fail")]
             if bad:
                 ax.scatter(*zip(*bad, strict=True), s=18, color="tab:red", zorder=3, label="failing check")
