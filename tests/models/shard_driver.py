@@ -1,8 +1,9 @@
 """Draws from saved models with the draws shared over 2 CPU processes (gloo), the way a DDP script does:
 
-    python shard_driver.py OUT N SEED MODEL_DIR...
+    python shard_driver.py OUT N SEED NUM_NODES DEVICES MODEL_DIR...
 
-Fabric starts the second process by running this command line again. Every process draws
+(with DEVICES 2 Fabric starts the second process by running this command line again; with NUM_NODES 2
+the test starts both, as a launcher does, with MASTER_ADDR/PORT and NODE_RANK set). Every process draws
 `model.sample(N, seed=SEED)` from each model inside `sharded(...)` (a label-conditional model also with
 labels given: class k for row k mod K) and writes what it got to OUT/rank{r}.npz (arrays "m{i}", "m{i}_labels",
 "m{i}_given"), so the test sees that each process got all the rows, and which.
@@ -22,10 +23,11 @@ from genlab.models.sharding import sharded
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    out, n, seed, dirs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+    out, n, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    nodes, devices, dirs = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
     models = [genlab.load(d) for d in dirs]
     arrays = {}
-    with sharded(accelerator="cpu", devices=2) as shard:
+    with sharded(accelerator="cpu", devices=devices, num_nodes=nodes) as shard:
         for i, m in enumerate(models):
             if m.conditional_mode:
                 x, c = m.sample(n, seed=seed, return_labels=True)

@@ -19,7 +19,7 @@ import torch
 
 from genlab.errors import GenlabError
 
-__all__ = ["SHARD_STRATEGIES", "Shard", "check_shard_options", "launch_shard", "make_fabric"]
+__all__ = ["SHARD_STRATEGIES", "Shard", "check_shard_options", "current_shard", "launch_shard", "make_fabric"]
 
 #: the strategies that shard sampling: every process holds the whole model (DDP's layout)
 SHARD_STRATEGIES = ("auto", "ddp")
@@ -110,3 +110,13 @@ def _from_group() -> Shard:
     if dist.get_backend() == "nccl":
         device = f"cuda:{torch.cuda.current_device()}"
     return Shard(dist.get_rank(), dist.get_world_size(), device)
+
+
+def current_shard() -> Shard:
+    """The processes of the group this process already belongs to (after a multi-device fit), or the
+    single process."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return _from_group()
+    return Shard()

@@ -1,0 +1,53 @@
+"""The draws of `genlab sample` and `genlab evaluate` (and of the evaluation after a multi-device fit)
+shared over processes: rank 0 runs the command and writes every file; the other ranks only draw their
+chunks of each of its draws (`genlab.models.sharding`) and write nothing.
+
+    if process_rank(devices) != 0:              # started by rank 0's launch, torchrun or SLURM
+        serve_draws(options, lambda: load(RUN))
+        return
+    ...check the input, load the model...
+    with leading(options):                      # starts the other processes (one device: nothing)
+        x = model.sample(n, seed=seed)          # drawn by all of them, the same rows as one process
+    ...write (rank 0 only)...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from genlab.errors import GenlabError
+
+__all__ = ["leading", "serve_draws"]
+
+
+def _shard(options: dict[str, Any] | None) -> Any:
+    from genlab.train.shard import current_shard, launch_shard
+
+    return current_shard() if options is None else launch_shard(**options)
+
+
+def serve_draws(options: dict[str, Any] | None, load: Callable[[], Any]) -> int:
+    """On a rank other than 0: join the processes of `options` (accelerator, devices, num_nodes,
+    strategy; None: the group this process is in, e.g. after a fit) and draw this rank's chunks of
+    rank 0's draws from the model `load()` gives (loaded at the first draw), until rank 0 is done."""
+    from genlab.models.sharding import serve
+
+    shard = _shard(options)
+    if shard.rank == 0:
+        raise GenlabError("serve_draws: this is rank 0, which leads (leading())")
+    return serve(shard, load)
+
+
+@contextmanager
+def leading(options: dict[str, Any] | None) -> Iterator[Any]:
+    """On rank 0: start (or join) the processes of `options` (None: the group this process is in) and
+    share every draw made inside the block with them; on leaving, release them."""
+    from genlab.models.sharding import lead
+
+    shard = _shard(options)
+    if shard.rank != 0:
+        raise GenlabError(f"leading: this is rank {shard.rank}; ranks other than 0 serve (serve_draws())")
+    with lead(shard):
+        yield shard
