@@ -101,8 +101,11 @@ NumNodes = Annotated[
 Strategy = Annotated[str, typer.Option(help="auto or ddp.")]
 
 
-def _shard_options(accelerator: str, devices: int, num_nodes: int, strategy: str) -> dict[str, Any]:
-    """The device options of `sample`/`evaluate`, checked (a GenlabError naming the option)."""
+def _shard_options(accelerator: str, devices: int, num_nodes: int, strategy: str) -> dict[str, Any] | None:
+    """The device options of `sample`/`evaluate`, checked (a GenlabError naming the option); None for
+    the defaults (one process: nothing is started, torch and Lightning are not even imported)."""
+    if (accelerator, devices, num_nodes, strategy) == ("auto", 1, 1, "auto"):
+        return None
     from genlab.train.shard import check_shard_options
 
     return check_shard_options(

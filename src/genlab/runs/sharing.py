@@ -13,6 +13,7 @@ chunks of each of its draws (`genlab.models.sharding`) and write nothing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,9 +24,18 @@ __all__ = ["leading", "serve_draws"]
 
 
 def _shard(options: dict[str, Any] | None) -> Any:
-    from genlab.train.shard import current_shard, launch_shard
+    """The shard of `options` (None: of the group this process is in), or None for one process alone;
+    one device on one machine imports nothing (no torch, no Lightning)."""
+    if options is None or (options.get("devices", 1) == 1 and options.get("num_nodes", 1) == 1):
+        dist = sys.modules.get("torch.distributed")  # a process group exists only if torch is loaded
+        if dist is None or not dist.is_available() or not dist.is_initialized():
+            return None
+        from genlab.train.shard import current_shard
 
-    return current_shard() if options is None else launch_shard(**options)
+        return current_shard()
+    from genlab.train.shard import launch_shard
+
+    return launch_shard(**options)
 
 
 def serve_draws(options: dict[str, Any] | None, load: Callable[[], Any]) -> int:
@@ -35,6 +45,11 @@ def serve_draws(options: dict[str, Any] | None, load: Callable[[], Any]) -> int:
     from genlab.models.sharding import serve
 
     shard = _shard(options)
+    if shard is None:
+        raise GenlabError(
+            "this process has a rank other than 0 (its environment says so), but no other processes "
+            "were asked for: pass --devices and --num-nodes as for the fit"
+        )
     if shard.rank == 0:
         raise GenlabError("serve_draws: this is rank 0, which leads (leading())")
     return serve(shard, load)
@@ -43,10 +58,14 @@ def serve_draws(options: dict[str, Any] | None, load: Callable[[], Any]) -> int:
 @contextmanager
 def leading(options: dict[str, Any] | None) -> Iterator[Any]:
     """On rank 0: start (or join) the processes of `options` (None: the group this process is in) and
-    share every draw made inside the block with them; on leaving, release them."""
+    share every draw made inside the block with them; on leaving, release them. Yields the `Shard`, or
+    None when this process is alone (then nothing changes)."""
+    shard = _shard(options)
+    if shard is None:
+        yield None
+        return
     from genlab.models.sharding import lead
 
-    shard = _shard(options)
     if shard.rank != 0:
         raise GenlabError(f"leading: this is rank {shard.rank}; ranks other than 0 serve (serve_draws())")
     with lead(shard):
