@@ -47,6 +47,7 @@ def test_sample_on_two_devices_writes_the_file_of_one(
     proc = subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Starting with 2 processes" in proc.stdout + proc.stderr
+    assert "(drawn by 2 processes) -> two.npz" in proc.stderr
     assert (tmp_path / "two.npz").read_bytes() == (tmp_path / "one.npz").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.npz", "two.npz"]  # rank 1 wrote nothing
     with np.load(tmp_path / "two.npz") as f:
@@ -93,6 +94,8 @@ def test_evaluate_on_two_machines_gives_the_record_of_one(
             p.kill()
     for p, (_, e) in zip(procs, outs, strict=True):
         assert p.returncode == 0, e[-3000:]
+    assert "(drawn by 2 processes)" in outs[0][1]  # rank 0 says so; rank 1 printed no result
+    assert "evaluated" not in outs[1][1] and "Rule 1" not in outs[1][0]
     one, two = (json.loads((tmp_path / f).read_text()) for f in ("one.json", "two.json"))
     assert one["n"] == 1500
     assert two == one  # the record holds no timings

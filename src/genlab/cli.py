@@ -326,20 +326,22 @@ def sample(
     if table:
         from genlab.models.where import sample_where
 
-        with runs.leading(shard):
+        with runs.leading(shard) as sharing:
             if where:
                 frame = sample_where(m, n, where, seed=seed, labels=labels)
             else:
                 frame = m.sample(n, seed=seed, labels=labels)
         write_table(frame, out_file)
-        err.print(f"{n} rows of {frame.shape[1]} columns in {time.time() - t0:.1f}s -> {out_file}")
+        took = f"in {time.time() - t0:.1f}s{runs.shared_text(sharing)}"
+        err.print(f"{n} rows of {frame.shape[1]} columns {took} -> {out_file}")
         return
-    with runs.leading(shard):
+    with runs.leading(shard) as sharing:
         x, used = m.sample(n, seed=seed, labels=labels, factors=factors, return_labels=True)
     rows = list(m.class_names_) if per_class is not None else None
     write_samples(x, out_file, kind=m.kind_, labels=used, row_labels=rows, nrow=per_class)
     what = f" of class {m.class_names_[labels]!r}" if klass is not None else ""
-    err.print(f"{n} samples{what} of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
+    took = f"in {time.time() - t0:.1f}s{runs.shared_text(sharing)}"
+    err.print(f"{n} samples{what} of shape {tuple(x.shape[1:])} {took} -> {out_file}")
 
 
 def write_table(frame: Any, path: Path) -> None:
@@ -535,14 +537,14 @@ def evaluate_cmd(
         if json_out.resolve().parent == run.resolve():
             raise GenlabError(f"{json_out}: inside the run folder; choose a path outside {run}")
     t0 = time.time()
-    with runs.leading(shard):
+    with runs.leading(shard) as sharing:
         ev = runs.evaluate_run(run, n=n, features=features)
     print_evaluation(ev, out)
     if json_out is not None:
         from genlab.fileio import write_json
 
         write_json(json_out, ev.to_dict())
-    err.print(f"evaluated in {time.time() - t0:.1f}s -> {run / EVALUATION_FILE}")
+    err.print(f"evaluated in {time.time() - t0:.1f}s{runs.shared_text(sharing)} -> {run / EVALUATION_FILE}")
 
 
 # ---------------------------------------------------------------------- latent / report / compare / demo

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # torch and the training layer are imported only when draws a
 
 __all__ = [
     "SAMPLE_CHUNK",
+    "Sharing",
     "active_shard",
     "chunk_bounds",
     "chunk_seed",
@@ -58,13 +59,17 @@ _STOP, _DRAW = 0, 1
 _ERROR_BYTES = 1024  # an error message travels in this many UTF-8 bytes
 
 
-@dataclass(frozen=True)
-class _Session:
+@dataclass
+class Sharing:
+    """A block whose draws are shared: over `shard`, in `mode` "spmd" (every process calls `sample`) or
+    "lead" (rank 0 calls it, the others serve); `draws` counts the draws shared so far."""
+
     shard: Shard
-    mode: str  # "spmd": every process calls sample; "lead": rank 0 calls it, the others serve
+    mode: str
+    draws: int = 0
 
 
-_SESSION: contextvars.ContextVar[_Session | None] = contextvars.ContextVar("genlab_shard", default=None)
+_SESSION: contextvars.ContextVar[Sharing | None] = contextvars.ContextVar("genlab_shard", default=None)
 
 
 def chunk_seed(seed: int, i: int) -> int:
@@ -95,7 +100,7 @@ def sharded(shard: Shard | None = None, **options: Any) -> Iterator[Shard]:
         from genlab.train.shard import launch_shard
 
         shard = launch_shard(**options)
-    token = _SESSION.set(_Session(shard, "spmd") if shard.world > 1 else None)
+    token = _SESSION.set(Sharing(shard, "spmd") if shard.world > 1 else None)
     try:
         yield shard
     finally:
@@ -103,17 +108,18 @@ def sharded(shard: Shard | None = None, **options: Any) -> Iterator[Shard]:
 
 
 @contextmanager
-def lead(shard: Shard) -> Iterator[Shard]:
+def lead(shard: Shard) -> Iterator[Sharing]:
     """On rank 0: share the draws made inside the block with the other ranks, which `serve` them; on
-    leaving (an error included) tell them to stop. One process: nothing to share."""
+    leaving (an error included) tell them to stop. One process: nothing to share (`draws` stays 0)."""
     if shard.world == 1:
-        yield shard
+        yield Sharing(shard, "lead")
         return
     if shard.rank != 0:
         raise GenlabError(f"lead() is for rank 0; rank {shard.rank} serves (serve())")
-    token = _SESSION.set(_Session(shard, "lead"))
+    session = Sharing(shard, "lead")
+    token = _SESSION.set(session)
     try:
-        yield shard
+        yield session
     finally:
         _SESSION.reset(token)
         import torch
@@ -185,6 +191,7 @@ def draw_in_chunks(model: Any, n: int, seed: int, cond: np.ndarray | None) -> tu
     else:  # spmd: rank 0's seed and conditions are everyone's
         req = _receive(s.shard)
         assert req is not None
+    s.draws += 1
     return _run(s.shard, lambda: model, req), req.cond
 
 

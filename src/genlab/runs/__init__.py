@@ -23,7 +23,7 @@ from genlab.runs.folder import (
     run_lock,
     write_run,
 )
-from genlab.runs.sharing import leading, serve_draws
+from genlab.runs.sharing import leading, serve_draws, shared_text
 
 __all__ = [
     "FitResult",
@@ -46,5 +46,6 @@ __all__ = [
     "resume_run",
     "run_lock",
     "serve_draws",
+    "shared_text",
     "write_run",
 ]

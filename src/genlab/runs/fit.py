@@ -43,7 +43,7 @@ from genlab.runs.folder import (
     swap_in,
     write_run,
 )
-from genlab.runs.sharing import leading, serve_draws
+from genlab.runs.sharing import leading, serve_draws, shared_text
 
 __all__ = ["FitResult", "Interrupted", "fit_run", "process_rank", "resume_run"]
 
@@ -326,8 +326,10 @@ def fit_run(
         if evaluate:
             from genlab.runs.evaluate import evaluate_run
 
-            with leading(None):  # the fit's processes share the draws
+            with leading(None) as sharing:  # the fit's processes share the draws
                 ev = evaluate_run(run, features=features, model=m, dataset=ds, seed=0, lock=False)
+            if shared_text(sharing):
+                say(f"evaluation samples{shared_text(sharing)}")
     return FitResult(run, m, ds, info, seconds, ev)
 
 
@@ -465,6 +467,8 @@ def resume_run(
         if evaluate:
             from genlab.runs.evaluate import evaluate_run
 
-            with leading(None):
+            with leading(None) as sharing:
                 ev = evaluate_run(run, features=features, model=m, dataset=ds, lock=False)
+            if shared_text(sharing):
+                say(f"evaluation samples{shared_text(sharing)}")
     return FitResult(run, m, ds, info, seconds, ev)

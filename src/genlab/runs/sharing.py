@@ -6,7 +6,7 @@ chunks of each of its draws (`genlab.models.sharding`) and write nothing.
         serve_draws(options, lambda: load(RUN))
         return
     ...check the input, load the model...
-    with leading(options):                      # starts the other processes (one device: nothing)
+    with leading(options) as sharing:           # starts the other processes (one device: None)
         x = model.sample(n, seed=seed)          # drawn by all of them, the same rows as one process
     ...write (rank 0 only)...
 """
@@ -20,7 +20,14 @@ from typing import Any
 
 from genlab.errors import GenlabError
 
-__all__ = ["leading", "serve_draws"]
+__all__ = ["leading", "serve_draws", "shared_text"]
+
+
+def shared_text(sharing: Any) -> str:
+    """The words " (drawn by W processes)" after a `leading` block that shared draws, else nothing."""
+    if sharing is None or not sharing.draws:
+        return ""
+    return f" (drawn by {sharing.shard.world} processes)"
 
 
 def _shard(options: dict[str, Any] | None) -> Any:
@@ -58,8 +65,9 @@ def serve_draws(options: dict[str, Any] | None, load: Callable[[], Any]) -> int:
 @contextmanager
 def leading(options: dict[str, Any] | None) -> Iterator[Any]:
     """On rank 0: start (or join) the processes of `options` (None: the group this process is in) and
-    share every draw made inside the block with them; on leaving, release them. Yields the `Shard`, or
-    None when this process is alone (then nothing changes)."""
+    share every draw made inside the block with them; on leaving, release them. Yields the
+    `genlab.models.sharding.Sharing` (its shard, the draws shared), or None when this process is alone
+    (then nothing changes)."""
     shard = _shard(options)
     if shard is None:
         yield None
@@ -68,5 +76,5 @@ def leading(options: dict[str, Any] | None) -> Iterator[Any]:
 
     if shard.rank != 0:
         raise GenlabError(f"leading: this is rank {shard.rank}; ranks other than 0 serve (serve_draws())")
-    with lead(shard):
-        yield shard
+    with lead(shard) as sharing:
+        yield sharing
