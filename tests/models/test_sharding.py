@@ -15,6 +15,7 @@ import pytest
 
 import genlab
 from genlab.models import make_model
+from genlab.models.base import GenerativeModel
 from genlab.models.sharding import SAMPLE_CHUNK, chunk_bounds, chunk_seed
 
 DRIVER = Path(__file__).with_name("shard_driver.py")
@@ -154,3 +155,123 @@ def test_two_processes_draw_exactly_what_one_draws(saved: dict[str, Path], tmp_p
             x = m.sample(N, seed=SEED)
             for g in got:
                 np.testing.assert_array_equal(g[f"m{i}"], x, err_msg=name)
+
+
+# ---------------------------------------------------------------------------------------------- the protocol
+class _Hub:
+    """Two threads standing in for two processes: what `Shard.broadcast`/`all_gather` do, in memory."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.barrier = threading.Barrier(2, timeout=30)
+        self.slots: list = [None, None]
+
+
+class _ThreadShard:
+    world = 2
+
+    def __init__(self, rank: int, hub: _Hub) -> None:
+        self.rank, self.hub = rank, hub
+
+    def _exchange(self, t):  # noqa: ANN001, ANN202
+        self.hub.slots[self.rank] = t.clone()
+        self.hub.barrier.wait()
+        out = [s.clone() for s in self.hub.slots]
+        self.hub.barrier.wait()
+        return out
+
+    def broadcast(self, t):  # noqa: ANN001, ANN202
+        return self._exchange(t)[0]
+
+    def all_gather(self, t):  # noqa: ANN001, ANN202
+        return self._exchange(t)
+
+
+def _pair(lead_fn, serve_model):  # noqa: ANN001, ANN202
+    """Run `lead_fn(shard0)` as rank 0 and `serve(shard1, serve_model)` as rank 1; (rank 0's result or
+    error, the number of draws rank 1 served)."""
+    import threading
+
+    from genlab.models.sharding import serve
+
+    hub = _Hub()
+    served: list = []
+    worker = threading.Thread(target=lambda: served.append(serve(_ThreadShard(1, hub), serve_model)))
+    worker.start()
+    try:
+        result = lead_fn(_ThreadShard(0, hub))
+    except Exception as e:  # noqa: BLE001 - handed to the test
+        result = e
+    worker.join(30)
+    assert not worker.is_alive()
+    return result, served[0]
+
+
+class Scaled(GenerativeModel):
+    """A stand-in family whose draws depend on a hyperparameter that may change after fitting (as a
+    diffusion model's `sampler` and `steps` do), and that may be conditioned on labels."""
+
+    name = "scaled"
+    conditions = ("labels",)
+
+    def __init__(self, scale: float = 1.0, conditional: bool | str = False) -> None:
+        self.scale, self.conditional = scale, conditional
+
+    def _fit(self, data, *, budget, seed, **options):  # noqa: ANN001, ANN003, ANN202, ARG002
+        pass
+
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
+        z = self.scale * np.random.default_rng(seed).standard_normal((n, 3))
+        return z if cond is None else z + 10 * cond[:, None]
+
+
+def test_rank_zero_leads_and_the_other_rank_serves_with_rank_zeros_settings() -> None:
+    """What `genlab sample`/`evaluate` do: rank 0 alone calls sample; its hyperparameters (here one set
+    after fitting, as `--set sampler=ddim` is) and the conditions travel with each draw."""
+    from genlab.models.sharding import lead
+
+    x, y = _data()
+    mine = Scaled(conditional=True).fit(x, labels=y).set_params(scale=3.0)
+    other = Scaled(conditional=True).fit(x, labels=y)  # what rank 1 loaded: scale 1
+
+    def draw(shard):  # noqa: ANN001, ANN202
+        with lead(shard) as sharing:
+            a = mine.sample(N, seed=SEED, return_labels=True)
+            b = mine.sample(N, seed=SEED, labels=np.arange(N) % 3)
+        assert sharing.draws == 2
+        return a, b
+
+    (got, given), served = _pair(draw, other)
+    assert served == 2
+    alone = Scaled(scale=3.0, conditional=True).fit(x, labels=y)
+    np.testing.assert_array_equal(got[0], alone.sample(N, seed=SEED))
+    np.testing.assert_array_equal(got[1], alone.sample_labels(N, seed=SEED))
+    np.testing.assert_array_equal(given, alone.sample(N, seed=SEED, labels=np.arange(N) % 3))
+    assert not np.array_equal(given, other.sample(N, seed=SEED, labels=np.arange(N) % 3))
+
+
+class Broken(Scaled):
+    """The same family, but every draw fails (a process whose part of a draw breaks)."""
+
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
+        raise ValueError("broken sampler")
+
+
+def test_a_draw_that_fails_on_one_rank_fails_on_every_rank_and_the_server_goes_on() -> None:
+    from genlab.models.sharding import lead
+
+    x, _ = _data()
+    good, bad = Scaled().fit(x), Broken().fit(x)
+
+    def draw(shard):  # noqa: ANN001, ANN202
+        with lead(shard):
+            with pytest.raises(
+                genlab.GenlabError, match="sampling on process 1 of 2 failed: ValueError: broken"
+            ):
+                good.sample(N, seed=SEED)
+            return good.sample(10, seed=SEED)  # one chunk: rank 1 has nothing to draw, so nothing fails
+
+    got, served = _pair(draw, bad)
+    np.testing.assert_array_equal(got, good.sample(10, seed=SEED))
+    assert served == 2
