@@ -92,6 +92,27 @@ def _check_out_file(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
         raise GenlabError(f"{parent}: is not a folder")
 
 
+# the device options, one definition for every command that takes them (fit, sample, evaluate)
+Accelerator = Annotated[str, typer.Option(help="auto (a GPU when there is one), cpu or gpu.")]
+Devices = Annotated[int, typer.Option(help="Devices per machine (processes with --strategy ddp).")]
+NumNodes = Annotated[
+    int, typer.Option("--num-nodes", help="Machines (see the guide: more than one machine).")
+]
+Strategy = Annotated[str, typer.Option(help="auto or ddp.")]
+
+
+def _shard_options(accelerator: str, devices: int, num_nodes: int, strategy: str) -> dict[str, Any] | None:
+    """The device options of `sample`/`evaluate`, checked (a GenlabError naming the option); None for
+    the defaults (one process: nothing is started, torch and Lightning are not even imported)."""
+    if (accelerator, devices, num_nodes, strategy) == ("auto", 1, 1, "auto"):
+        return None
+    from genlab.train.shard import check_shard_options
+
+    return check_shard_options(
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy
+    )
+
+
 # ---------------------------------------------------------------------- listing
 @app.command()
 def datasets() -> None:
@@ -156,12 +177,10 @@ def fit(
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this folder from its last checkpoint.")
     ] = None,
-    accelerator: Annotated[str, typer.Option(help="auto (a GPU when there is one), cpu or gpu.")] = "auto",
-    devices: Annotated[int, typer.Option(help="Devices per machine (processes with --strategy ddp).")] = 1,
-    num_nodes: Annotated[
-        int, typer.Option("--num-nodes", help="Machines (see the guide: more than one machine).")
-    ] = 1,
-    strategy: Annotated[str, typer.Option(help="auto or ddp.")] = "auto",
+    accelerator: Accelerator = "auto",
+    devices: Devices = 1,
+    num_nodes: NumNodes = 1,
+    strategy: Strategy = "auto",
     precision: Annotated[str, typer.Option(help="32, bf16-mixed or 16-mixed.")] = "32",
     evaluate: Annotated[
         bool, typer.Option("--evaluate/--no-evaluate", help="Judge the model after fitting.")
@@ -254,13 +273,23 @@ def sample(
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    accelerator: Accelerator = "auto",
+    devices: Devices = 1,
+    num_nodes: NumNodes = 1,
+    strategy: Strategy = "auto",
 ) -> None:
-    """Draw samples from a fitted model (a table model writes a CSV with the table's header and types)."""
+    """Draw samples from a fitted model (a table model writes a CSV with the table's header and types).
+    With --devices N (or --num-nodes) the draws are shared over the processes; the file is the same."""
     import numpy as np
 
     import genlab
+    from genlab import runs
     from genlab.models.where import factor_where
 
+    shard = _shard_options(accelerator, devices, num_nodes, strategy)
+    if runs.process_rank(devices) != 0:  # started by rank 0 (or a launcher): draw its chunks, write nothing
+        runs.serve_draws(shard, lambda: genlab.load(run))
+        return
     if out_file is not None:
         _check_out_file(out_file, force, (".npz", ".npy", ".png", ".csv"))
     m = genlab.load(run)
@@ -297,18 +326,22 @@ def sample(
     if table:
         from genlab.models.where import sample_where
 
-        if where:
-            frame = sample_where(m, n, where, seed=seed, labels=labels)
-        else:
-            frame = m.sample(n, seed=seed, labels=labels)
+        with runs.leading(shard) as sharing:
+            if where:
+                frame = sample_where(m, n, where, seed=seed, labels=labels)
+            else:
+                frame = m.sample(n, seed=seed, labels=labels)
         write_table(frame, out_file)
-        err.print(f"{n} rows of {frame.shape[1]} columns in {time.time() - t0:.1f}s -> {out_file}")
+        took = f"in {time.time() - t0:.1f}s{runs.shared_text(sharing)}"
+        err.print(f"{n} rows of {frame.shape[1]} columns {took} -> {out_file}")
         return
-    x, used = m.sample(n, seed=seed, labels=labels, factors=factors, return_labels=True)
+    with runs.leading(shard) as sharing:
+        x, used = m.sample(n, seed=seed, labels=labels, factors=factors, return_labels=True)
     rows = list(m.class_names_) if per_class is not None else None
     write_samples(x, out_file, kind=m.kind_, labels=used, row_labels=rows, nrow=per_class)
     what = f" of class {m.class_names_[labels]!r}" if klass is not None else ""
-    err.print(f"{n} samples{what} of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
+    took = f"in {time.time() - t0:.1f}s{runs.shared_text(sharing)}"
+    err.print(f"{n} samples{what} of shape {tuple(x.shape[1:])} {took} -> {out_file}")
 
 
 def write_table(frame: Any, path: Path) -> None:
@@ -488,24 +521,34 @@ def evaluate_cmd(
     features: Annotated[str, typer.Option(help="auto, pixels, random or a TorchScript file.")] = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing --json file.")] = False,
+    accelerator: Accelerator = "auto",
+    devices: Devices = 1,
+    num_nodes: NumNodes = 1,
+    strategy: Strategy = "auto",
 ) -> None:
-    """Judge a fitted model: Rule 1 (fidelity) and Rule 2 (novelty), each beside a held-out reference."""
+    """Judge a fitted model: Rule 1 (fidelity) and Rule 2 (novelty), each beside a held-out reference.
+    With --devices N (or --num-nodes) the samples are drawn by all the processes; rank 0 judges them."""
     from genlab import runs
     from genlab.judge.console import print_evaluation
 
+    shard = _shard_options(accelerator, devices, num_nodes, strategy)
+    if runs.process_rank(devices) != 0:  # started by rank 0 (or a launcher): draw its chunks, write nothing
+        runs.serve_draws(shard, lambda: runs.load_run_model(run))
+        return
     runs.require_run(run)
     if json_out is not None:
         _check_out_file(json_out, force, (".json",))
         if json_out.resolve().parent == run.resolve():
             raise GenlabError(f"{json_out}: inside the run folder; choose a path outside {run}")
     t0 = time.time()
-    ev = runs.evaluate_run(run, n=n, features=features)
+    with runs.leading(shard) as sharing:
+        ev = runs.evaluate_run(run, n=n, features=features)
     print_evaluation(ev, out)
     if json_out is not None:
         from genlab.fileio import write_json
 
         write_json(json_out, ev.to_dict())
-    err.print(f"evaluated in {time.time() - t0:.1f}s -> {run / EVALUATION_FILE}")
+    err.print(f"evaluated in {time.time() - t0:.1f}s{runs.shared_text(sharing)} -> {run / EVALUATION_FILE}")
 
 
 # ---------------------------------------------------------------------- latent / report / compare / demo

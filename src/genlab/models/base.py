@@ -28,6 +28,7 @@ from genlab.budget import Budget, parse_budget
 from genlab.checks import check_array
 from genlab.errors import DataError, GenlabError, NotFittedError, NotSupported
 from genlab.memory import check_fits
+from genlab.models.sharding import draw_in_chunks
 
 __all__ = [
     "CONDITIONS",
@@ -292,13 +293,16 @@ class GenerativeModel:
                    hint="draw fewer samples at a time")  # fmt: skip
         seed = resolve_seed(seed)
         cond = self._condition_for(n, seed, labels, factors)
+        x, cond = draw_in_chunks(self, n, seed, cond)  # chunk i from chunk_seed(seed, i); maybe shared
+        return x.reshape(n, *self.shape_), cond
+
+    def _sample_block(self, n: int, seed: int, cond: np.ndarray | None) -> np.ndarray:
+        """One chunk of a draw (see `genlab.models.sharding`): n rows from `seed` with conditions `cond`."""
         if cond is None:
-            x = self._sample(n, seed)
-        elif self.conditional_mode == "labels" and self.per_class:
-            x = self._sample_per_class(n, seed, cond)
-        else:
-            x = self._sample(n, seed, cond=cond)
-        return np.asarray(x, dtype=np.float32).reshape(n, *self.shape_), cond
+            return self._sample(n, seed)
+        if self.conditional_mode == "labels" and self.per_class:
+            return self._sample_per_class(n, seed, cond)
+        return self._sample(n, seed, cond=cond)
 
     @property
     def table(self) -> Any:

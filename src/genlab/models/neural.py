@@ -54,6 +54,7 @@ from torch import nn
 
 from genlab.budget import Budget
 from genlab.models.base import FitData, GenerativeModel
+from genlab.models.sharding import paused
 from genlab.train import EngineOptions, TrainConfig, TrainResult, train
 
 __all__ = ["CondEmbedding", "NeuralModel", "seeded_init"]
@@ -263,9 +264,10 @@ class NeuralModel(GenerativeModel):
         source = data.dataset if data.dataset is not None else data
         w = watch_for(source, watch, action=watch_action, seed=seed)
         engine = EngineOptions.from_kwargs(f"{self.name}.fit", **options, watch=w)
-        self.train_result_: TrainResult = train(
-            self, data, config=config, budget=budget, seed=seed, options=engine
-        )
+        with paused():  # only rank 0 samples during training (the watch): no draw is shared
+            self.train_result_: TrainResult = train(
+                self, data, config=config, budget=budget, seed=seed, options=engine
+            )
         for m in self.modules().values():
             m.cpu().eval()
         self.on_fit_end(data)

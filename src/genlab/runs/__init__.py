@@ -3,8 +3,10 @@
     fit_run(data, model, out=..., budget=...)   check everything, build beside the old run, swap in, evaluate
     resume_run(RUN)                             continue an interrupted or killed fit exactly
     evaluate_run(RUN)                           judge the model; write evaluation.json and figures/
+    leading(options) / serve_draws(options, load)   share the draws of a command over processes
 
-Modules: `folder` (reading, the partial-then-swap build, locks), `fit`, `evaluate`, `figures`.
+Modules: `folder` (reading, the partial-then-swap build, locks), `fit`, `evaluate`, `figures`,
+`sharing`.
 """
 
 from genlab.runs.evaluate import evaluate_run, load_run_dataset, load_run_model
@@ -21,6 +23,7 @@ from genlab.runs.folder import (
     run_lock,
     write_run,
 )
+from genlab.runs.sharing import leading, serve_draws, shared_text
 
 __all__ = [
     "FitResult",
@@ -32,6 +35,7 @@ __all__ = [
     "finish_fit",
     "fit_run",
     "is_run_folder",
+    "leading",
     "load_run_dataset",
     "load_run_model",
     "partial_path",
@@ -41,5 +45,7 @@ __all__ = [
     "require_run",
     "resume_run",
     "run_lock",
+    "serve_draws",
+    "shared_text",
     "write_run",
 ]

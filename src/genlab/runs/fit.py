@@ -43,6 +43,7 @@ from genlab.runs.folder import (
     swap_in,
     write_run,
 )
+from genlab.runs.sharing import leading, serve_draws, shared_text
 
 __all__ = ["FitResult", "Interrupted", "fit_run", "process_rank", "resume_run"]
 
@@ -91,6 +92,12 @@ def process_rank(devices: Any = None) -> int:
 
 def _noop(_: str) -> None:
     pass
+
+
+def _load_saved(run: Path) -> Any:
+    from genlab.models.loading import load_model
+
+    return load_model(run)
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -292,6 +299,9 @@ def fit_run(
     build = partial_path(run)
     if rank != 0:  # a DDP worker: train beside rank 0, which alone writes the run folder
         m.fit(ds, budget=budget, seed=seed, **fit_options, run_dir=build, progress="off")
+        # then draw its share of the evaluation's samples, from the model rank 0 saved
+        if evaluate and getattr(m.train_result_, "stopped_by", None) != "interrupted":
+            serve_draws(None, lambda: _load_saved(run))
         return FitResult(run, m, ds, info, 0.0)
 
     # 2. build beside the old run, under its lock
@@ -316,7 +326,10 @@ def fit_run(
         if evaluate:
             from genlab.runs.evaluate import evaluate_run
 
-            ev = evaluate_run(run, features=features, model=m, dataset=ds, seed=0, lock=False)
+            with leading(None) as sharing:  # the fit's processes share the draws
+                ev = evaluate_run(run, features=features, model=m, dataset=ds, seed=0, lock=False)
+            if shared_text(sharing):
+                say(f"evaluation samples{shared_text(sharing)}")
     return FitResult(run, m, ds, info, seconds, ev)
 
 
@@ -439,6 +452,8 @@ def resume_run(
         if rank != 0:
             m.fit(ds, budget=info.get("budget"), seed=info.get("seed", 0), **options, run_dir=folder,
                   resume=True, progress="off")  # fmt: skip
+            if evaluate and getattr(m.train_result_, "stopped_by", None) != "interrupted":
+                serve_draws(None, lambda: _load_saved(run))
             return FitResult(run, m, ds, info, 0.0)
         info.update(status="running", fabric=fabric, resumed=time.strftime("%Y-%m-%dT%H:%M:%S"))
         write_run(folder, info)
@@ -452,5 +467,8 @@ def resume_run(
         if evaluate:
             from genlab.runs.evaluate import evaluate_run
 
-            ev = evaluate_run(run, features=features, model=m, dataset=ds, lock=False)
+            with leading(None) as sharing:
+                ev = evaluate_run(run, features=features, model=m, dataset=ds, lock=False)
+            if shared_text(sharing):
+                say(f"evaluation samples{shared_text(sharing)}")
     return FitResult(run, m, ds, info, seconds, ev)

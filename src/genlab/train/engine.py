@@ -38,6 +38,7 @@ from genlab.layout import LOG_FILE
 from genlab.train.checkpoint import checkpoint_path, read_checkpoint, write_checkpoint
 from genlab.train.config import EngineOptions, TrainConfig
 from genlab.train.progress import Reporter, read_log
+from genlab.train.shard import make_fabric
 
 __all__ = ["StepContext", "TrainResult", "Trainable", "train"]
 
@@ -787,18 +788,14 @@ def train(
     budget = parse_budget(budget)
     if budget.empty:
         budget = parse_budget(config.budget)
-    try:
-        from lightning.fabric import Fabric
-
-        fabric = Fabric(
-            accelerator=opts.accelerator,
-            devices=opts.devices,
-            strategy=opts.strategy,
-            precision=opts.precision,
-            num_nodes=opts.num_nodes,
-        )
-    except (ValueError, TypeError, RuntimeError) as e:
-        raise GenlabError(f"bad training set-up (accelerator/devices/strategy/precision): {e}") from None
+    fabric = make_fabric(
+        "training",
+        accelerator=opts.accelerator,
+        devices=opts.devices,
+        strategy=opts.strategy,
+        precision=opts.precision,
+        num_nodes=opts.num_nodes,
+    )
     fabric.launch()
     loop = _Loop(model, data, config=config, budget=budget, seed=seed, fabric=fabric, opts=opts)
     loop.setup()
