@@ -92,6 +92,31 @@ def _check_out_file(path: Path, force: bool, suffixes: tuple[str, ...]) -> None:
         raise GenlabError(f"{parent}: is not a folder")
 
 
+def _not_label_conditional(option: str, run: Path, mode: str | bool) -> str:
+    what = "conditioned on factors (use --where FACTOR=VALUE)" if mode == "factors" else "not conditional"
+    return f"{option}: the model in {run} is {what}; fit one with --set conditional=labels on labelled data"
+
+
+def condition_options(
+    model: Any, run: Path, klass: str | None, where: list[str] | None
+) -> tuple[int | None, dict[str, float] | None]:
+    """`--class` and `--where FACTOR=VALUE` of a command that decodes (latent, explore) -> (class index,
+    factors); one-line GenlabErrors when the model conditions on something else."""
+    from genlab.models.where import factor_where
+
+    mode = model.conditional_mode
+    if klass is not None and mode != "labels":
+        raise GenlabError(_not_label_conditional("--class", run, mode))
+    if where and mode != "factors":
+        raise GenlabError(
+            f"--where: the model in {run} is "
+            + ("conditioned on labels (use --class)" if mode == "labels" else "not conditional")
+            + "; --where FACTOR=VALUE needs a model fitted with --set conditional=factors"
+        )
+    labels = model.class_index(klass) if klass is not None else None
+    return labels, (factor_where(model, where) if where else None)
+
+
 # ---------------------------------------------------------------------- listing
 @app.command()
 def datasets() -> None:
@@ -269,10 +294,7 @@ def sample(
     _check_out_file(out_file, force, (".csv",) if table else (".npz", ".npy", ".png", ".csv"))
     mode = m.conditional_mode
     if (klass is not None or per_class is not None) and mode != "labels":
-        what = "conditioned on factors (use --where FACTOR=VALUE)" if mode == "factors" else "not conditional"
-        raise GenlabError(
-            f"--class/--per-class: the model in {run} is {what}; fit one with --set conditional=true"
-        )
+        raise GenlabError(_not_label_conditional("--class/--per-class", run, mode))
     if klass is not None and per_class is not None:
         raise GenlabError("--class and --per-class: give one of them")
     if per_class is not None and per_class < 1:
@@ -513,9 +535,27 @@ def latent(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed that picks the interpolation pairs.")] = 0,
     grid: Annotated[int, typer.Option(help="Latent map size: grid x grid decoded points.")] = 15,
+    klass: Annotated[
+        str | None,
+        typer.Option(
+            "--class",
+            help="Label-conditional models: decode the map and interpolations with this class (index or "
+            "name; default: the most frequent training class).",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Factor-conditional models: decode with FACTOR=VALUE (e.g. height=0.8); factors not "
+            "named stay at their training medians.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite figures already in --out.")] = False,
 ) -> None:
-    """Latent-space figures (map, scatter, interpolations) and factor R^2, as PNGs and latent.json."""
+    """Latent-space figures (map, scatter, interpolations) and factor R^2, as PNGs and latent.json.
+    A conditional model encodes the data with their own labels (or factors) and decodes with --class
+    (or --where)."""
     from genlab import runs
     from genlab.latent import LATENT_FILES, latent_figures
 
@@ -525,9 +565,17 @@ def latent(
     if taken and not force:
         raise GenlabError(f"{target}: already holds {', '.join(taken)}; pass --force to overwrite them")
     model = runs.load_run_model(run)
+    labels, factors = condition_options(model, run, klass, where)
     ds = runs.load_run_dataset(run)
     t0 = time.time()
-    summary = latent_figures(model, ds, target, seed=seed, grid=grid)
+    summary = latent_figures(model, ds, target, seed=seed, grid=grid, labels=labels, factors=factors)
+    cond = summary.get("condition", {})
+    if "class" in cond:
+        why = "" if cond["chosen"] == "given" else " (the most frequent training class; choose with --class)"
+        err.print(f"decoded with class {cond['class']!r}{why}", highlight=False)
+    elif "factors" in cond:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in cond["factors"].items())
+        err.print(f"decoded with {shown} (factors not in --where: training medians)", highlight=False)
     for key, value in summary.get("factor_r2", {}).items():
         out.print(f"factor {key}: linear R^2 {value['linear']:.3f}, k-NN R^2 {value['knn']:.3f}")
     files = ", ".join([*summary["figures"].values(), "latent.json"])
@@ -559,14 +607,35 @@ def explore(
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for the page (default RUN/explore/).")
     ] = None,
+    klass: Annotated[
+        str | None,
+        typer.Option(
+            "--class",
+            help="Label-conditional models: the class the page's class selector starts at (index or "
+            "name; default: the most frequent training class).",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Factor-conditional models: FACTOR=VALUE of the grid decoded in Python (others: "
+            "training medians).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing page.")] = False,
 ) -> None:
     """A page of the run's latent space that decodes the point under the mouse, in the browser, with the
-    run's own decoder (opens from a file, no server, no network)."""
+    run's own decoder (opens from a file, no server, no network). A label-conditional model's page has a
+    class selector: the point under the mouse is decoded with the chosen class."""
+    from genlab import runs
     from genlab.explore import explore_run
 
+    labels = factors = None
+    if klass is not None or where:
+        labels, factors = condition_options(runs.load_run_model(runs.require_run(run)), run, klass, where)
     t0 = time.time()
-    path = explore_run(run, out_dir, force=force)
+    path = explore_run(run, out_dir, force=force, labels=labels, factors=factors)
     err.print(f"explorer in {time.time() - t0:.1f}s -> {path} (open {path.resolve().as_uri()})")
 
 
