@@ -549,10 +549,9 @@
     $("yrow").addEventListener("change", (e) => { state.yr = +e.target.value; buildSliders(); drawPlane(); });
     $("showtrain").addEventListener("change", (e) => { state.showTrain = e.target.checked; drawPlane(); });
     $("showtest").addEventListener("change", (e) => { state.showTest = e.target.checked; drawPlane(); });
-    if (M.conditional) {
+    if (M.conditional) { // the selector's options are written into the page (page.py)
       $("classbox").hidden = false;
       const sel = $("class");
-      M.class_names.forEach((n, k) => option(sel, k, n));
       sel.value = state.label;
       sel.addEventListener("change", () => {
         state.label = +sel.value;
