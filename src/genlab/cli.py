@@ -117,6 +117,50 @@ def condition_options(
     return labels, (factor_where(model, where) if where else None)
 
 
+def check_guidance(model: Any, run: Path, option: str, *, sweep: bool) -> None:
+    """A one-line GenlabError unless `model` takes a classifier-free guidance scale (a conditional
+    diffusion model; for the sweep of `evaluate`, conditional on labels)."""
+    from genlab.judge.perclass import accepts_guidance
+
+    mode = model.conditional_mode
+    if not accepts_guidance(model):
+        raise GenlabError(
+            f"{option}: the {model.name} model in {run} has no classifier-free guidance; it is for a "
+            "conditional diffusion model (--model diffusion --set conditional=true)"
+        )
+    if not mode or (sweep and mode != "labels"):
+        what = "not conditional" if not mode else "conditioned on factors, and the sweep judges classes"
+        raise GenlabError(
+            f"{option}: the {model.name} model in {run} is {what}; the guidance "
+            f"{'sweep needs' if sweep else 'scale needs'} a model fitted with --set conditional="
+            f"{'labels' if sweep else 'true'}"
+        )
+
+
+def check_scale(value: float, option: str) -> float:
+    import math
+
+    if not math.isfinite(value) or value < 0:
+        raise GenlabError(f"{option}: a guidance scale is a finite number >= 0, got {value:g}")
+    return float(value)
+
+
+def parse_scales(text: str, option: str) -> list[float]:
+    """"0,1,2,4" -> [0.0, 1.0, 2.0, 4.0]: finite numbers >= 0, at least one, none repeated."""
+    scales = []
+    for part in text.split(","):
+        try:
+            scales.append(check_scale(float(part.strip()), option))
+        except ValueError:
+            raise GenlabError(
+                f"{option} {text}: expects guidance scales separated by commas (e.g. 0,1,2,4); "
+                f"{part.strip()!r} is not a number"
+            ) from None
+    if len(set(scales)) != len(scales):
+        raise GenlabError(f"{option} {text}: a scale is repeated")
+    return scales
+
+
 # ---------------------------------------------------------------------- listing
 @app.command()
 def datasets() -> None:
@@ -278,6 +322,14 @@ def sample(
             help="Conditional models: this many draws of every class (a PNG: one row per class).",
         ),
     ] = None,
+    guidance: Annotated[
+        float | None,
+        typer.Option(
+            "--guidance",
+            help="Conditional diffusion: the classifier-free guidance scale (0 unconditional, 1 plain "
+            "conditional, larger: truer to the class, less diverse; default: the model's, 2).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ) -> None:
     """Draw samples from a fitted model (a table model writes a CSV with the table's header and types)."""
@@ -315,6 +367,9 @@ def sample(
         labels = np.repeat(np.arange(m.n_classes_), per_class)
     if sets:
         m.set_params(**parse_sets(sets))
+    if guidance is not None:
+        check_guidance(m, run, "--guidance", sweep=False)
+        m.set_params(guidance=check_scale(guidance, "--guidance"))
     t0 = time.time()
     if table:
         from genlab.models.where import sample_where
@@ -330,6 +385,7 @@ def sample(
     rows = list(m.class_names_) if per_class is not None else None
     write_samples(x, out_file, kind=m.kind_, labels=used, row_labels=rows, nrow=per_class)
     what = f" of class {m.class_names_[labels]!r}" if klass is not None else ""
+    what += f" at guidance {guidance:g}" if guidance is not None else ""
     err.print(f"{n} samples{what} of shape {tuple(x.shape[1:])} in {time.time() - t0:.1f}s -> {out_file}")
 
 
@@ -505,9 +561,19 @@ def evaluate_cmd(
     ] = None,
     features: Annotated[str, typer.Option(help="auto, pixels, random or a TorchScript file.")] = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,
+    guidance: Annotated[
+        str | None,
+        typer.Option(
+            "--guidance",
+            help="Label-conditional diffusion: the scales of the guidance sweep, e.g. 0,1,2,4 (the "
+            "default); label accuracy, precision and recall at each.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing --json file.")] = False,
 ) -> None:
-    """Judge a fitted model: Rule 1 (fidelity) and Rule 2 (novelty), each beside a held-out reference."""
+    """Judge a fitted model: Rule 1 (fidelity) and Rule 2 (novelty), each beside a held-out reference.
+    A label-conditional model is judged per class too; a label-conditional diffusion model also gets
+    the guidance sweep (--guidance sets its scales)."""
     from genlab import runs
     from genlab.judge.console import print_evaluation
 
@@ -516,8 +582,15 @@ def evaluate_cmd(
         _check_out_file(json_out, force, (".json",))
         if json_out.resolve().parent == run.resolve():
             raise GenlabError(f"{json_out}: inside the run folder; choose a path outside {run}")
+    model = scales = None
+    if guidance is not None:
+        scales = parse_scales(guidance, "--guidance")
+        model = runs.load_run_model(run)
+        check_guidance(model, run, "--guidance", sweep=True)
     t0 = time.time()
-    ev = runs.evaluate_run(run, n=n, features=features)
+    ev = runs.evaluate_run(run, n=n, features=features, model=model, guidance_scales=scales)
+    if scales is not None and ev.guidance is None:
+        err.print("note: no guidance sweep: the data set has no held-out labels to judge classes by")
     print_evaluation(ev, out)
     if json_out is not None:
         from genlab.fileio import write_json
