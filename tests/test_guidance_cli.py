@@ -45,7 +45,9 @@ def test_sample_at_a_guidance_scale(diffusion_run: Path, tmp_path: Path, genlab_
                                "--guidance", "0", "--out", str(tmp_path / "g0.npz")])  # fmt: skip
     assert code == 0, err
     assert np.abs(np.load(tmp_path / "g0.npz")["samples"] - got["samples"]).max() > 1e-3  # the scale is used
-    code, _, err = genlab_cli(["sample", str(diffusion_run), "--guidance", "-1", "--out", str(tmp_path / "x.npz")])
+    code, _, err = genlab_cli(
+        ["sample", str(diffusion_run), "--guidance", "-1", "--out", str(tmp_path / "x.npz")]
+    )
     assert code == 2 and "--guidance: a guidance scale is a finite number >= 0" in err
     assert not (tmp_path / "x.npz").exists()
 
@@ -58,7 +60,9 @@ def test_evaluate_guidance_scales(diffusion_run: Path, genlab_cli) -> None:
     assert "guidance sweep" in out and "0.5:" in out
     for text, message in (("0,x", "'x' is not a number"), ("1,1", "a scale is repeated"), ("-2", ">= 0")):
         code, _, err = genlab_cli(["evaluate", str(diffusion_run), "--guidance", text])
-        assert code == 2 and "--guidance" in err and message in err and len(err.strip().splitlines()) == 1, err
+        assert code == 2 and "--guidance" in err and message in err and len(err.strip().splitlines()) == 1, (
+            err
+        )
 
 
 def test_guidance_on_a_model_without_it_exits_2(tmp_path: Path, genlab_cli) -> None:

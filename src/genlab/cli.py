@@ -146,7 +146,7 @@ def check_scale(value: float, option: str) -> float:
 
 
 def parse_scales(text: str, option: str) -> list[float]:
-    """"0,1,2,4" -> [0.0, 1.0, 2.0, 4.0]: finite numbers >= 0, at least one, none repeated."""
+    """Scales "0,1,2,4" -> [0.0, 1.0, 2.0, 4.0]: finite numbers >= 0, at least one, none repeated."""
     scales = []
     for part in text.split(","):
         try:

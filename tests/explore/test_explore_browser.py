@@ -142,12 +142,17 @@ def test_class_selector_changes_the_decoded_image(browser, digits_cvae, digits, 
     names = page.evaluate("Array.from(document.getElementById('class').options, (o) => o.textContent)")
     assert names == list(digits_cvae.class_names_)
     (x0, x1), (y0, y1) = page.evaluate("genlabExplorer.scene.views[0].ranges")
-    page.mouse("mouseMoved", *page.evaluate(f"genlabExplorer.planeToClient({0.3 * x0 + 0.7 * x1}, {0.6 * y0 + 0.4 * y1})"))
+    page.mouse(
+        "mouseMoved",
+        *page.evaluate(f"genlabExplorer.planeToClient({0.3 * x0 + 0.7 * x1}, {0.6 * y0 + 0.4 * y1})"),
+    )
     page.wait_for("genlabExplorer.last !== null")
     first = page.evaluate("genlabExplorer.last")
     z = np.array([first["z"]], np.float32)
     assert first["label"] == most
-    assert np.abs(np.array(first["x"]) - digits_cvae.decode(z, labels=most).reshape(-1)).max() <= PIXEL_TOLERANCE
+    assert (
+        np.abs(np.array(first["x"]) - digits_cvae.decode(z, labels=most).reshape(-1)).max() <= PIXEL_TOLERANCE
+    )
 
     other = (most + 4) % digits_cvae.n_classes_
     seq = first["seq"]
@@ -161,7 +166,9 @@ def test_class_selector_changes_the_decoded_image(browser, digits_cvae, digits, 
     want = digits_cvae.decode(z, labels=other).reshape(-1)
     assert np.abs(np.array(second["x"]) - want).max() <= PIXEL_TOLERANCE
     assert np.abs(np.array(second["x"]) - np.array(first["x"])).max() > 1e-3  # the picture changed
-    assert f"class {digits_cvae.class_names_[other]}" in page.evaluate("document.getElementById('hoverinfo').textContent")
+    assert f"class {digits_cvae.class_names_[other]}" in page.evaluate(
+        "document.getElementById('hoverinfo').textContent"
+    )
 
     i = 3  # a clicked point's reconstruction: its own class, whatever is selected
     click(page, *page.evaluate(f"genlabExplorer.pointToClient({i})"))

@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from test_explore_page import arr, blocks, scene_of
 
 import genlab
 from genlab.errors import GenlabError
 from genlab.explore import PAGE_FILE, export, write_explorer
 from genlab.explore.export import run_reference
-
-from test_explore_page import arr, blocks, scene_of  # noqa: I001 - the page test's readers
 
 
 def test_exported_decoder_takes_the_class(digits_cvae) -> None:
@@ -55,7 +54,9 @@ def test_page_has_a_class_selector(digits_cvae, digits, tins_vae, tins16, tmp_pa
     # the points are the test observations encoded under their own labels
     y = digits.test_labels[:40]
     np.testing.assert_array_equal(arr(scene["model"]["point_labels"]), y)
-    np.testing.assert_allclose(arr(scene["points"]["test"]), digits_cvae.encode(digits.test[:40], labels=y), atol=1e-6)
+    np.testing.assert_allclose(
+        arr(scene["points"]["test"]), digits_cvae.encode(digits.test[:40], labels=y), atol=1e-6
+    )
     assert blocks(page)["genlab-decoder"]  # the decoder runs in the page
 
     page = write_explorer(digits_cvae, digits, tmp_path / "b", n_test=10, n_train=10, labels="3").read_text()
@@ -82,3 +83,17 @@ def test_explore_cli_class_and_errors(tmp_path: Path, genlab_cli) -> None:
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x").exists()
     assert genlab.load(run).conditional_ == "labels"
+
+
+def test_a_page_that_does_not_decode_live_uses_one_class(digits, tmp_path: Path) -> None:
+    """A conditional spline flow (not exportable): the grid and reconstructions are decoded in Python,
+    the grid with the class asked for, the reconstructions with each point's own; no selector."""
+    flow = genlab.make_model("flow", arch="nsf", transforms=1, hidden=(8,), passes=2, conditional=True)
+    flow.fit(digits, budget="2steps")
+    page = write_explorer(flow, digits, tmp_path / "f", grid=2, n_test=4, n_train=4, labels=5).read_text()
+    scene = scene_of(page)
+    assert not scene["live"] and selector(page) == (True, [])
+    assert "Python decoded them with class '5'" in scene["decode_note"]
+    np.testing.assert_allclose(
+        arr(scene["points"]["test"]), flow.encode(digits.test[:4], labels=digits.test_labels[:4]), atol=1e-5
+    )

@@ -64,9 +64,13 @@ def test_embed_needs_the_observations_condition(by_label: CondLinear, data) -> N
     with pytest.raises(GenlabError, match=r"embed: cond-standin is conditioned on labels; pass labels="):
         embed(by_label, data.test[:5])
     y = data.test_labels[:5]
-    np.testing.assert_allclose(embed(by_label, data.test[:5], labels=y), by_label.encode(data.test[:5], labels=y))
+    np.testing.assert_allclose(
+        embed(by_label, data.test[:5], labels=y), by_label.encode(data.test[:5], labels=y)
+    )
     # the condition matters: encoding the same observations as the other class moves them
-    assert not np.allclose(embed(by_label, data.test[:5], labels=1 - y), embed(by_label, data.test[:5], labels=y))
+    assert not np.allclose(
+        embed(by_label, data.test[:5], labels=1 - y), embed(by_label, data.test[:5], labels=y)
+    )
     assert embed(by_label, data.test[0], labels="big").shape == (3,)
 
 
@@ -123,7 +127,9 @@ def test_interpolate_and_traverse_under_a_condition(by_label: CondLinear, data) 
 
 def test_factor_model_encodes_with_its_factors(by_factor: CondLinear, data) -> None:
     f = data.test_factors[:4]
-    np.testing.assert_allclose(embed(by_factor, data.test[:4], factors=f), by_factor.encode(data.test[:4], factors=f))
+    np.testing.assert_allclose(
+        embed(by_factor, data.test[:4], factors=f), by_factor.encode(data.test[:4], factors=f)
+    )
     r2 = factor_r2(by_factor, data)  # the condition took the area out of the latent points
     assert set(r2) == {"area", "mod5"} and r2["area"]["linear"] < 0.5
     z = np.zeros((1, 3), np.float32)
@@ -142,7 +148,10 @@ def test_latent_figures_record_the_condition(tmp_path: Path, by_label, by_factor
     saved = latent_figures(by_label, data, tmp_path / "b", grid=3, pairs=2, steps=3, labels="big")
     assert saved["condition"]["label"] == 1 and saved["condition"]["chosen"] == "given"
     saved = latent_figures(by_factor, data, tmp_path / "c", grid=3, pairs=2, steps=3, factors={"area": 4})
-    assert saved["condition"]["factors"]["area"] == 4.0 and saved["condition"]["chosen"]["mod5"] == "training median"
+    assert (
+        saved["condition"]["factors"]["area"] == 4.0
+        and saved["condition"]["chosen"]["mod5"] == "training median"
+    )
     assert set(saved["factor_r2"]) == {"area", "mod5"}
     with pytest.raises(GenlabError, match="labels must be one class"):
         latent_figures(by_label, data, tmp_path / "d", labels=[0, 1])
@@ -187,7 +196,10 @@ def test_conditional_vae_latent_api(digits_run: Path) -> None:
     }
     z = embed(model, ds.test[:10], labels=ds.test_labels[:10])
     np.testing.assert_array_equal(z, model.encode(ds.test[:10], labels=ds.test_labels[:10]))
-    sevens, threes = latent_map(model, grid=3, data=ds, labels=7), latent_map(model, grid=3, data=ds, labels="3")
+    sevens, threes = (
+        latent_map(model, grid=3, data=ds, labels=7),
+        latent_map(model, grid=3, data=ds, labels="3"),
+    )
     zg, _, _ = latent_grid(model, grid=3, data=ds)
     np.testing.assert_allclose(sevens, model.decode(zg, labels=7), atol=1e-6)
     assert np.abs(sevens - threes).max() > 1e-3  # the class changes what is decoded
@@ -202,10 +214,14 @@ def test_conditional_vae_latent_cli(digits_run: Path, tmp_path: Path, genlab_cli
     assert cond["label"] == most and cond["chosen"] == "the most frequent training class"
     for f in ("latent_map.png", "latent_scatter.png", "interpolations.png"):
         assert (tmp_path / "a" / f).read_bytes()[:4] == b"\x89PNG"
-    code, _, err = genlab_cli(["latent", str(digits_run), "--out", str(tmp_path / "b"), "--grid", "4", "--class", "7"])
+    code, _, err = genlab_cli(
+        ["latent", str(digits_run), "--out", str(tmp_path / "b"), "--grid", "4", "--class", "7"]
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "b" / "latent.json").read_text())["condition"]["label"] == 7
-    assert (tmp_path / "a" / "latent_map.png").read_bytes() != (tmp_path / "b" / "latent_map.png").read_bytes()
+    assert (tmp_path / "a" / "latent_map.png").read_bytes() != (
+        tmp_path / "b" / "latent_map.png"
+    ).read_bytes()
     for args, message in (
         (["--class", "Sandal"], "unknown class 'Sandal'"),
         (["--where", "height=0.8"], "--where: the model in"),

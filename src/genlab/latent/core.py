@@ -119,7 +119,9 @@ def decode_condition(model: Any, *, labels: Any = None, factors: Any = None) -> 
         return {}
     if mode == "labels":
         if factors is not None:
-            raise GenlabError(f"{model.name}: this model is conditioned on labels; pass labels=, not factors=")
+            raise GenlabError(
+                f"{model.name}: this model is conditioned on labels; pass labels=, not factors="
+            )
         if labels is None:
             return default_condition(model)
         if isinstance(labels, (int, np.integer, str, np.str_)) and not isinstance(labels, bool):

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.errors import GenlabError
 from genlab.latent.core import (
     condition_of,
     decode_condition,
@@ -32,7 +33,6 @@ from genlab.latent.core import (
     latent_grid,
     latent_stats,
 )
-from genlab.errors import GenlabError
 from genlab.latent.plots import plot_interpolations, plot_latent_map, plot_latent_scatter
 
 __all__ = ["LATENT_FILES", "LATENT_JSON", "latent_figures"]
@@ -64,7 +64,13 @@ def _condition(model: Any, labels: Any, factors: Any) -> tuple[dict[str, Any], d
         row = np.asarray(cond["factors"], np.float64)
         if row.shape != (len(model.factor_names_),):
             raise GenlabError("latent figures: factors must be one row or a dict {name: value}")
-        given = set(factors) if isinstance(factors, dict) else set(model.factor_names_) if factors is not None else set()
+        given = (
+            set(factors)
+            if isinstance(factors, dict)
+            else set(model.factor_names_)
+            if factors is not None
+            else set()
+        )
         values = [float(str(np.float32(v))) for v in row]  # the float32 value's shortest decimal
         named = dict(zip(map(str, model.factor_names_), values, strict=True))
         return cond, {
