@@ -241,3 +241,27 @@ def test_class_on_an_unconditional_model_exits_2(tmp_path: Path, genlab_cli) -> 
     code, _, err = genlab_cli(["latent", str(run), "--where", "a=1"])
     assert code == 2 and "not conditional" in err, err
     assert not (run / "latent").exists()
+
+
+def test_factor_conditional_vae_latent_where(tmp_path: Path, genlab_cli) -> None:
+    """`genlab latent RUN --where width=0.5` on a factor-conditional VAE (tins): the map is decoded with
+    width 0.5 and height at its training median; the same --where parsing as `genlab sample`."""
+    run = tmp_path / "run"
+    code, _, err = genlab_cli(["fit", "tins", "--model", "vae", "--set", "conditional=factors", "--set", "n=120",
+                               "--set", "size=8", "--set", "latent_dim=2", "--budget", "3steps", "--out", str(run),
+                               "--no-evaluate"])  # fmt: skip
+    assert code == 0, err
+    code, _, err = genlab_cli(["latent", str(run), "--where", "width=0.5", "--grid", "3"])
+    assert code == 0, err
+    model = genlab.load(run)
+    cond = json.loads((run / "latent" / "latent.json").read_text())["condition"]
+    median = float(np.median(model.factor_rows_[:, model.factor_names_.index("height")]))
+    assert cond["factors"]["width"] == 0.5 and cond["factors"]["height"] == pytest.approx(median, rel=1e-6)
+    assert cond["chosen"] == {"height": "training median", "width": "given"}
+    assert "decoded with height=" in err and "width=0.5" in err
+    for args, message in (
+        (["--where", "depth=1"], "no factor 'depth'"),
+        (["--class", "1"], "conditioned on factors"),
+    ):
+        code, _, err = genlab_cli(["latent", str(run), "--force", *args])
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
