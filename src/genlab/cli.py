@@ -113,6 +113,75 @@ def _shard_options(accelerator: str, devices: int, num_nodes: int, strategy: str
     )
 
 
+def _not_label_conditional(option: str, run: Path, mode: str | bool) -> str:
+    what = "conditioned on factors (use --where FACTOR=VALUE)" if mode == "factors" else "not conditional"
+    return f"{option}: the model in {run} is {what}; fit one with --set conditional=labels on labelled data"
+
+
+def condition_options(
+    model: Any, run: Path, klass: str | None, where: list[str] | None
+) -> tuple[int | None, dict[str, float] | None]:
+    """`--class` and `--where FACTOR=VALUE` of a command that decodes (latent, explore) -> (class index,
+    factors); one-line GenlabErrors when the model conditions on something else."""
+    from genlab.models.where import factor_where
+
+    mode = model.conditional_mode
+    if klass is not None and mode != "labels":
+        raise GenlabError(_not_label_conditional("--class", run, mode))
+    if where and mode != "factors":
+        raise GenlabError(
+            f"--where: the model in {run} is "
+            + ("conditioned on labels (use --class)" if mode == "labels" else "not conditional")
+            + "; --where FACTOR=VALUE needs a model fitted with --set conditional=factors"
+        )
+    labels = model.class_index(klass) if klass is not None else None
+    return labels, (factor_where(model, where) if where else None)
+
+
+def check_guidance(model: Any, run: Path, option: str, *, sweep: bool) -> None:
+    """A one-line GenlabError unless `model` takes a classifier-free guidance scale (a conditional
+    diffusion model; for the sweep of `evaluate`, conditional on labels)."""
+    from genlab.judge.perclass import accepts_guidance
+
+    mode = model.conditional_mode
+    if not accepts_guidance(model):
+        raise GenlabError(
+            f"{option}: the {model.name} model in {run} has no classifier-free guidance; it is for a "
+            "conditional diffusion model (--model diffusion --set conditional=true)"
+        )
+    if not mode or (sweep and mode != "labels"):
+        what = "not conditional" if not mode else "conditioned on factors, and the sweep judges classes"
+        raise GenlabError(
+            f"{option}: the {model.name} model in {run} is {what}; the guidance "
+            f"{'sweep needs' if sweep else 'scale needs'} a model fitted with --set conditional="
+            f"{'labels' if sweep else 'true'}"
+        )
+
+
+def check_scale(value: float, option: str) -> float:
+    import math
+
+    if not math.isfinite(value) or value < 0:
+        raise GenlabError(f"{option}: a guidance scale is a finite number >= 0, got {value:g}")
+    return float(value)
+
+
+def parse_scales(text: str, option: str) -> list[float]:
+    """Scales "0,1,2,4" -> [0.0, 1.0, 2.0, 4.0]: finite numbers >= 0, at least one, none repeated."""
+    scales = []
+    for part in text.split(","):
+        try:
+            scales.append(check_scale(float(part.strip()), option))
+        except ValueError:
+            raise GenlabError(
+                f"{option} {text}: expects guidance scales separated by commas (e.g. 0,1,2,4); "
+                f"{part.strip()!r} is not a number"
+            ) from None
+    if len(set(scales)) != len(scales):
+        raise GenlabError(f"{option} {text}: a scale is repeated")
+    return scales
+
+
 # ---------------------------------------------------------------------- listing
 @app.command()
 def datasets() -> None:
@@ -272,6 +341,14 @@ def sample(
             help="Conditional models: this many draws of every class (a PNG: one row per class).",
         ),
     ] = None,
+    guidance: Annotated[
+        float | None,
+        typer.Option(
+            "--guidance",
+            help="Conditional diffusion: the classifier-free guidance scale (0 unconditional, 1 plain "
+            "conditional, larger: truer to the class, less diverse; default: the model's, 2).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     accelerator: Accelerator = "auto",
     devices: Devices = 1,
@@ -298,10 +375,7 @@ def sample(
     _check_out_file(out_file, force, (".csv",) if table else (".npz", ".npy", ".png", ".csv"))
     mode = m.conditional_mode
     if (klass is not None or per_class is not None) and mode != "labels":
-        what = "conditioned on factors (use --where FACTOR=VALUE)" if mode == "factors" else "not conditional"
-        raise GenlabError(
-            f"--class/--per-class: the model in {run} is {what}; fit one with --set conditional=true"
-        )
+        raise GenlabError(_not_label_conditional("--class/--per-class", run, mode))
     if klass is not None and per_class is not None:
         raise GenlabError("--class and --per-class: give one of them")
     if per_class is not None and per_class < 1:
@@ -322,6 +396,9 @@ def sample(
         labels = np.repeat(np.arange(m.n_classes_), per_class)
     if sets:
         m.set_params(**parse_sets(sets))
+    if guidance is not None:
+        check_guidance(m, run, "--guidance", sweep=False)
+        m.set_params(guidance=check_scale(guidance, "--guidance"))
     t0 = time.time()
     if table:
         from genlab.models.where import sample_where
@@ -340,6 +417,7 @@ def sample(
     rows = list(m.class_names_) if per_class is not None else None
     write_samples(x, out_file, kind=m.kind_, labels=used, row_labels=rows, nrow=per_class)
     what = f" of class {m.class_names_[labels]!r}" if klass is not None else ""
+    what += f" at guidance {guidance:g}" if guidance is not None else ""
     took = f"in {time.time() - t0:.1f}s{runs.shared_text(sharing)}"
     err.print(f"{n} samples{what} of shape {tuple(x.shape[1:])} {took} -> {out_file}")
 
@@ -520,6 +598,14 @@ def evaluate_cmd(
     ] = None,
     features: Annotated[str, typer.Option(help="auto, pixels, random or a TorchScript file.")] = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,
+    guidance: Annotated[
+        str | None,
+        typer.Option(
+            "--guidance",
+            help="Label-conditional diffusion: the scales of the guidance sweep, e.g. 0,1,2,4 (the "
+            "default); label accuracy, precision and recall at each.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing --json file.")] = False,
     accelerator: Accelerator = "auto",
     devices: Devices = 1,
@@ -527,7 +613,9 @@ def evaluate_cmd(
     strategy: Strategy = "auto",
 ) -> None:
     """Judge a fitted model: Rule 1 (fidelity) and Rule 2 (novelty), each beside a held-out reference.
-    With --devices N (or --num-nodes) the samples are drawn by all the processes; rank 0 judges them."""
+    With --devices N (or --num-nodes) the samples are drawn by all the processes; rank 0 judges them.
+    A label-conditional model is judged per class too; a label-conditional diffusion model also gets
+    the guidance sweep (--guidance sets its scales)."""
     from genlab import runs
     from genlab.judge.console import print_evaluation
 
@@ -540,9 +628,16 @@ def evaluate_cmd(
         _check_out_file(json_out, force, (".json",))
         if json_out.resolve().parent == run.resolve():
             raise GenlabError(f"{json_out}: inside the run folder; choose a path outside {run}")
+    model = scales = None
+    if guidance is not None:
+        scales = parse_scales(guidance, "--guidance")
+        model = runs.load_run_model(run)
+        check_guidance(model, run, "--guidance", sweep=True)
     t0 = time.time()
     with runs.leading(shard) as sharing:
-        ev = runs.evaluate_run(run, n=n, features=features)
+        ev = runs.evaluate_run(run, n=n, features=features, model=model, guidance_scales=scales)
+    if scales is not None and ev.guidance is None:
+        err.print("note: no guidance sweep: the data set has no held-out labels to judge classes by")
     print_evaluation(ev, out)
     if json_out is not None:
         from genlab.fileio import write_json
@@ -560,9 +655,27 @@ def latent(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed that picks the interpolation pairs.")] = 0,
     grid: Annotated[int, typer.Option(help="Latent map size: grid x grid decoded points.")] = 15,
+    klass: Annotated[
+        str | None,
+        typer.Option(
+            "--class",
+            help="Label-conditional models: decode the map and interpolations with this class (index or "
+            "name; default: the most frequent training class).",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Factor-conditional models: decode with FACTOR=VALUE (e.g. height=0.8); factors not "
+            "named stay at their training medians.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite figures already in --out.")] = False,
 ) -> None:
-    """Latent-space figures (map, scatter, interpolations) and factor R^2, as PNGs and latent.json."""
+    """Latent-space figures (map, scatter, interpolations) and factor R^2, as PNGs and latent.json.
+    A conditional model encodes the data with their own labels (or factors) and decodes with --class
+    (or --where)."""
     from genlab import runs
     from genlab.latent import LATENT_FILES, latent_figures
 
@@ -572,9 +685,17 @@ def latent(
     if taken and not force:
         raise GenlabError(f"{target}: already holds {', '.join(taken)}; pass --force to overwrite them")
     model = runs.load_run_model(run)
+    labels, factors = condition_options(model, run, klass, where)
     ds = runs.load_run_dataset(run)
     t0 = time.time()
-    summary = latent_figures(model, ds, target, seed=seed, grid=grid)
+    summary = latent_figures(model, ds, target, seed=seed, grid=grid, labels=labels, factors=factors)
+    cond = summary.get("condition", {})
+    if "class" in cond:
+        why = "" if cond["chosen"] == "given" else " (the most frequent training class; choose with --class)"
+        err.print(f"decoded with class {cond['class']!r}{why}", highlight=False)
+    elif "factors" in cond:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in cond["factors"].items())
+        err.print(f"decoded with {shown} (factors not in --where: training medians)", highlight=False)
     for key, value in summary.get("factor_r2", {}).items():
         out.print(f"factor {key}: linear R^2 {value['linear']:.3f}, k-NN R^2 {value['knn']:.3f}")
     files = ", ".join([*summary["figures"].values(), "latent.json"])
@@ -606,14 +727,35 @@ def explore(
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for the page (default RUN/explore/).")
     ] = None,
+    klass: Annotated[
+        str | None,
+        typer.Option(
+            "--class",
+            help="Label-conditional models: the class the page's class selector starts at (index or "
+            "name; default: the most frequent training class).",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Factor-conditional models: FACTOR=VALUE of the grid decoded in Python (others: "
+            "training medians).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing page.")] = False,
 ) -> None:
     """A page of the run's latent space that decodes the point under the mouse, in the browser, with the
-    run's own decoder (opens from a file, no server, no network)."""
+    run's own decoder (opens from a file, no server, no network). A label-conditional model's page has a
+    class selector: the point under the mouse is decoded with the chosen class."""
+    from genlab import runs
     from genlab.explore import explore_run
 
+    labels = factors = None
+    if klass is not None or where:
+        labels, factors = condition_options(runs.load_run_model(runs.require_run(run)), run, klass, where)
     t0 = time.time()
-    path = explore_run(run, out_dir, force=force)
+    path = explore_run(run, out_dir, force=force, labels=labels, factors=factors)
     err.print(f"explorer in {time.time() - t0:.1f}s -> {path} (open {path.resolve().as_uri()})")
 
 

@@ -39,3 +39,14 @@ def tins_gan(tins16):
     return genlab.make_model("gan", latent_dim=3, channels=(8, 16), batch_size=32).fit(
         tins16, budget="3steps"
     )
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return genlab.load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def digits_cvae(digits):
+    """A class-conditional VAE on digits (8x8, 2-D latent), a few steps: its decoder takes the class."""
+    return genlab.make_model("vae", latent_dim=2, conditional=True).fit(digits, budget="20steps")

@@ -128,3 +128,51 @@ def test_gan_and_grid_pages_run(browser, tins_gan, tins16, tmp_path: Path) -> No
     assert page.evaluate("genlabExplorer.last.grid") == [0, 2]  # bottom row, right column
     assert "does not run in this page" in page.evaluate("document.getElementById('status').textContent")
     assert page.console_errors() == []
+
+
+def test_class_selector_changes_the_decoded_image(browser, digits_cvae, digits, tmp_path: Path) -> None:
+    """A class-conditional VAE: the picture under the mouse is decode(z, labels=the selected class);
+    choosing another class in the selector redraws it as that class; a clicked point's reconstruction
+    uses its own class."""
+    path = write_explorer(digits_cvae, digits, tmp_path / "ex", n_test=30, n_train=30)
+    page = open_page(browser, path)
+    most = int(np.argmax(digits_cvae.class_counts_))
+    assert page.evaluate("document.getElementById('class').value") == str(most)
+    assert page.evaluate("document.getElementById('classbox').hidden") is False
+    names = page.evaluate("Array.from(document.getElementById('class').options, (o) => o.textContent)")
+    assert names == list(digits_cvae.class_names_)
+    (x0, x1), (y0, y1) = page.evaluate("genlabExplorer.scene.views[0].ranges")
+    page.mouse(
+        "mouseMoved",
+        *page.evaluate(f"genlabExplorer.planeToClient({0.3 * x0 + 0.7 * x1}, {0.6 * y0 + 0.4 * y1})"),
+    )
+    page.wait_for("genlabExplorer.last !== null")
+    first = page.evaluate("genlabExplorer.last")
+    z = np.array([first["z"]], np.float32)
+    assert first["label"] == most
+    assert (
+        np.abs(np.array(first["x"]) - digits_cvae.decode(z, labels=most).reshape(-1)).max() <= PIXEL_TOLERANCE
+    )
+
+    other = (most + 4) % digits_cvae.n_classes_
+    seq = first["seq"]
+    page.evaluate(
+        f"(() => {{ const s = document.getElementById('class'); s.value = '{other}'; "
+        "s.dispatchEvent(new Event('change')); })()"
+    )
+    page.wait_for(f"genlabExplorer.last.seq > {seq}")
+    second = page.evaluate("genlabExplorer.last")
+    assert second["label"] == other and second["z"] == first["z"]  # the same point, another class
+    want = digits_cvae.decode(z, labels=other).reshape(-1)
+    assert np.abs(np.array(second["x"]) - want).max() <= PIXEL_TOLERANCE
+    assert np.abs(np.array(second["x"]) - np.array(first["x"])).max() > 1e-3  # the picture changed
+    assert f"class {digits_cvae.class_names_[other]}" in page.evaluate(
+        "document.getElementById('hoverinfo').textContent"
+    )
+
+    i = 3  # a clicked point's reconstruction: its own class, whatever is selected
+    click(page, *page.evaluate(f"genlabExplorer.pointToClient({i})"))
+    page.wait_for(f"genlabExplorer.selected && genlabExplorer.selected.index === {i}")
+    own = digits_cvae.class_names_[int(digits.test_labels[i])]
+    assert f"with its own class {own}" in page.evaluate("document.getElementById('selected').textContent")
+    assert page.console_errors() == []

@@ -61,3 +61,46 @@ def image_data(n: int = 120, seed: int = 0) -> np.ndarray:
         s, r, c = rng.integers(2, 6), rng.integers(0, 3), rng.integers(0, 3)
         x[i, 0, r : r + s, c : c + s] = 1.0
     return x
+
+
+class CondLinear(LinearLatent):
+    """A conditional stand-in with exact linear encode/decode: the condition moves the data by an
+    offset, z = PCA(x - offset(c)), x = PCA^-1(z) + offset(c). Labels: the class means; factors: a
+    least-squares linear map of the factor row."""
+
+    name = "cond-standin"
+    conditions = ("labels", "factors")
+
+    def __init__(self, latent: int = 2, conditional: Any = False) -> None:
+        self.latent = latent
+        self.conditional = conditional
+
+    def _offset(self, cond: np.ndarray | None, n: int) -> np.ndarray:
+        if cond is None:
+            return np.zeros((n, len(self.mean_)))
+        if self.conditional_ == "labels":
+            return self.class_means_[np.asarray(cond, np.int64)]
+        f = np.asarray(cond, np.float64)
+        return np.c_[f, np.ones(len(f))] @ self.factor_map_
+
+    def _fit(self, data: FitData, **_: Any) -> None:
+        x = data.train.reshape(len(data.train), -1).astype(np.float64)
+        if self.conditional_ == "labels":
+            y = np.asarray(data.cond, np.int64)
+            self.class_means_ = np.stack([x[y == k].mean(0) for k in range(self.n_classes_)])
+        elif self.conditional_ == "factors":
+            f = np.c_[np.asarray(data.cond, np.float64), np.ones(len(x))]
+            self.factor_map_ = np.linalg.lstsq(f, x, rcond=None)[0]
+        rest = x - (self._offset(data.cond, len(x)) if self.conditional_ else 0.0)
+        super()._fit(FitData(rest.astype(np.float32), None, (rest.shape[1],), "vector"))
+
+    def _encode(self, x: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        flat = x.reshape(len(x), -1) - self._offset(cond, len(x))
+        return super()._encode(flat)
+
+    def _decode(self, z: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        return super()._decode(z) + self._offset(cond, len(z))
+
+    def _sample(self, n: int, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
+        z = np.random.default_rng(seed).standard_normal((n, self.latent))
+        return self._decode(z, cond)

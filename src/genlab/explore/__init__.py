@@ -9,7 +9,9 @@ exported to ONNX (`genlab.explore.export`) and run by ONNX Runtime Web's wasm ba
 with genlab (`vendor/`). Clicks show an observation, its reconstruction and nearest training
 observations, and the lerp and slerp paths between two points. Where a family's decode cannot run in
 the page (diffusion: a 50-step sampler; a spline flow: not expressible in ONNX) the page says so and
-shows a grid of pictures decoded in Python instead. See docs/explore.md.
+shows a grid of pictures decoded in Python instead. A label-conditional model's page has a class
+selector: the point under the mouse and the interpolations are decoded with the chosen class, a
+clicked observation's reconstruction with its own. See docs/explore.md and docs/conditional.md.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import json
 import warnings
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from genlab.errors import DataError, GenlabError, NotFittedError, NotSupported
 
@@ -72,6 +76,8 @@ def write_explorer(
     grid: int | None = None,
     seed: int = 0,
     title: str | None = None,
+    labels: Any = None,
+    factors: Any = None,
 ) -> Path:
     """Write the explorer of a fitted `model` on its `dataset` (a Dataset) into `out_dir`; returns the
     page's path (`out_dir/index.html`). A summary (live or not, sizes, the export check) goes to
@@ -81,12 +87,15 @@ def write_explorer(
     to show (default 500 / 2000; 200 / 200 for diffusion, whose encoder is slow). neighbours: nearest
     training observations per test point. grid: side of the grid decoded in Python when the page cannot
     decode live (default 15; 9 for diffusion; 0: none). An existing page is replaced only with `force`.
+    labels / factors: a conditional model's decoding condition (`genlab.latent.decode_condition`): the
+    class the page's selector starts at (default the most frequent training class), or the factors of
+    the grid decoded in Python (a factor-conditional model's page does not decode live).
     """
     from genlab.explore._links import atomic_write
     from genlab.explore.export import decoder_module, export_decoder
     from genlab.explore.page import ORT_VERSION, render_page
     from genlab.explore.scene import SceneOptions, build_scene
-    from genlab.latent.core import embed, has_encoder
+    from genlab.latent.core import condition_of, decode_condition, embed, has_encoder
 
     # ---- everything is checked before anything is written
     if not getattr(model, "is_fitted", False):
@@ -99,6 +108,9 @@ def write_explorer(
             f"{', '.join(models_with('latent'))}"
         )
     page_path, summary_path = _check_out(Path(out_dir), force)
+    condition = decode_condition(model, labels=labels, factors=factors)
+    if "labels" in condition and np.ndim(condition["labels"]) != 0:
+        raise GenlabError("explore: labels must be one class (an index or a name): the class to start at")
     slow = _SLOW.get(model.name, {})
     options = SceneOptions(
         n_test=slow.get("n_test", 500) if n_test is None else n_test,
@@ -118,7 +130,11 @@ def write_explorer(
     exported, reason = None, ""
     try:
         decoder_module(model)  # a family known not to export says so before anything is encoded
-        latents = embed(model, dataset.test[:2]) if has_encoder(model) else None
+        latents = (
+            embed(model, dataset.test[:2], **condition_of(model, dataset, "test", 2))
+            if has_encoder(model)
+            else None
+        )
         exported = export_decoder(model, latents=latents)
     except NotSupported as e:
         reason = str(e)
@@ -138,10 +154,13 @@ def write_explorer(
             else "only the points, the observations and their nearest training observations are shown"
         )
         decode_note = f"The decoder does not run in this page: {reason}. Instead {shown}."
+        if condition:
+            decode_note += f" Python decoded them with {_condition_text(model, condition)}."
     title = title or f"genlab explorer: {model.name} on {getattr(dataset, 'name', 'data')}"
     scene = build_scene(
-        model, dataset, options=options, live=live, note=note, decode_note=decode_note, title=title
-    )
+        model, dataset, options=options, live=live, note=note, decode_note=decode_note, title=title,
+        condition=condition,
+    )  # fmt: skip
     if exported is not None:
         scene.data["model"]["conditional"] = exported.conditional
     page = render_page(scene, exported.onnx if exported else None, title=title)
@@ -166,6 +185,13 @@ def write_explorer(
     atomic_write(page_path, page)
     atomic_write(summary_path, json.dumps(summary, indent=2) + "\n")
     return page_path
+
+
+def _condition_text(model: Any, condition: dict[str, Any]) -> str:
+    if "labels" in condition:
+        return f"class {model.class_names_[int(condition['labels'])]!r}"
+    row = np.asarray(condition["factors"], np.float64).reshape(-1)
+    return ", ".join(f"{k}={v:.3g}" for k, v in zip(model.factor_names_, row, strict=True))
 
 
 def explore_run(

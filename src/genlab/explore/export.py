@@ -178,7 +178,7 @@ def decoder_module(model: Any) -> nn.Module:
     if getattr(model, "conditional_", False) == "factors":
         raise NotSupported(
             "explore: a factor-conditional model decodes under a factor vector, which the explorer's page "
-            "cannot set yet; fit with conditional=labels or unconditioned to explore it"
+            "cannot set yet"
         )
     adapter = ADAPTERS.get(model.name)
     if adapter is None:

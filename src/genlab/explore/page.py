@@ -40,7 +40,8 @@ def _b64(data: bytes | None) -> str:
 
 def render_page(scene: Scene, decoder: bytes | None, *, title: str) -> str:
     """The page's HTML. `decoder`: the ONNX bytes when the page decodes live (then the runtime is
-    inlined too), else None."""
+    inlined too), else None. A scene of a conditional decoder gets the class selector, its options
+    (the model's class names) written into the page, the scene's start class selected."""
     from genlab.explore._links import __version__
 
     template = _package_file("assets", "explorer.html").decode()
@@ -52,8 +53,17 @@ def render_page(scene: Scene, decoder: bytes | None, *, title: str) -> str:
     scene_json = json.dumps(_jsonable(scene.data), separators=(",", ":"), allow_nan=False).replace(
         "</", "<\\/"
     )
+    model = scene.data["model"]
+    conditional = bool(model.get("conditional"))
+    start = model.get("class")
+    classes = "".join(
+        f'<option value="{k}"{" selected" if k == start else ""}>{html.escape(str(name))}</option>'
+        for k, name in enumerate(model.get("class_names") or [])
+    ) if conditional else ""  # fmt: skip
     parts = {
         "@@VERSION@@": html.escape(__version__),
+        "@@CLASSHIDDEN@@": "" if conditional else " hidden",
+        "@@CLASSES@@": classes,
         "@@TITLE@@": html.escape(title),
         "@@SCENE@@": scene_json,
         "@@ATLAS@@": _b64(scene.atlas),

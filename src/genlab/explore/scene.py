@@ -276,10 +276,16 @@ def build_scene(
     note: str,
     decode_note: str,
     title: str,
+    condition: dict[str, Any] | None = None,
 ) -> Scene:
-    """The scene of `model` on `dataset`; `live`: the page decodes (else Python decodes a grid)."""
+    """The scene of `model` on `dataset`; `live`: the page decodes (else Python decodes a grid).
+    A conditional model's points are encoded under their own labels (or factors); what Python decodes
+    without an observation's own condition (prior draws, the grid) uses `condition` (decode's keywords,
+    default `genlab.latent.default_condition`), which is also the class the page's selector starts at."""
     from genlab.explore._links import knn
-    from genlab.latent.core import embed, has_encoder
+    from genlab.latent.core import condition_of, decode_condition, embed, has_encoder
+
+    cond = decode_condition(model) if condition is None else dict(condition)
 
     options.check()
     d, kind, shape = int(model.latent_dim), model.kind_, tuple(int(s) for s in model.shape_)
@@ -304,15 +310,20 @@ def build_scene(
 
     pool = dataset.train[:MAX_NEIGHBOUR_POOL]
     k = min(options.neighbours, len(pool))
+    test_cond = condition_of(model, dataset, "test", n_test) if encoder else cond
     if encoder:
         x_test = dataset.test[:n_test]
-        z_test = embed(model, x_test)
-        z_train = embed(model, dataset.train[:n_train]) if n_train else np.zeros((0, d), np.float32)
+        z_test = embed(model, x_test, **test_cond)
+        z_train = (
+            embed(model, dataset.train[:n_train], **condition_of(model, dataset, "train", n_train))
+            if n_train
+            else np.zeros((0, d), np.float32)
+        )
         shown = x_test  # what each clickable point is
     else:  # a decoder without an encoder: points are draws from the prior
         z_test = np.random.default_rng(options.seed).standard_normal((n_test, d)).astype(np.float32)
         z_train = np.zeros((0, d), np.float32)
-        shown = model.decode(z_test)
+        shown = model.decode(z_test, **cond)
     obs_index = add(shown)
     nb_index = np.zeros((n_test, 0), np.int64)
     if k:
@@ -357,10 +368,10 @@ def build_scene(
                 "rows": list(views[0]["initial"]),
                 "xs": [float(v) for v in xs],
                 "ys": [float(v) for v in ys],
-                "start": add(model.decode(z_grid))[0],
+                "start": add(model.decode(z_grid, **cond))[0],
             }
         if encoder:
-            recon_index = add(model.decode(z_test))
+            recon_index = add(model.decode(z_test, **test_cond))
 
     atlas = None
     pictures: dict[str, Any] = {"kind": kind, "shape": list(shape)}
@@ -392,7 +403,14 @@ def build_scene(
             "kind": kind,
             "shape": list(shape),
             "conditional": False,
-            "class_names": list(dataset.class_names or []),
+            "class_names": [str(c) for c in (getattr(model, "class_names_", None) or [])]
+            if "labels" in cond
+            else list(dataset.class_names or []),
+            # the class the page decodes with at first (its selector's start), and each test point's own
+            "class": int(cond["labels"]) if "labels" in cond and np.ndim(cond["labels"]) == 0 else None,
+            "point_labels": encode_array(np.asarray(test_cond["labels"], np.int64)[:n_test], "i4")
+            if encoder and "labels" in test_cond
+            else None,
         },
         "live": bool(live),
         "note": note,

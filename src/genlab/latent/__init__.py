@@ -7,10 +7,17 @@ score known factors, and draw it all.
     grid = latent_map(vae, grid=15, data=ds)          # (225, *shape), row-major
     factor_r2(vae, ds)                               # {"height": {"linear": .., "knn": ..}, ...}
 
+A conditional model: embed(cvae, x, labels=y) (the observations' own classes); latent_map(cvae,
+grid=15, data=ds, labels=7) decodes every point as a 7 (default: the most frequent training class,
+`default_condition`); factors={"height": 0.8} for a factor-conditional model.
+
 Families with a latent space: vae, gan (decode only), flow, diffusion; others raise NotSupported.
 """
 
 from genlab.latent.core import (
+    condition_of,
+    decode_condition,
+    default_condition,
     embed,
     factor_r2,
     has_encoder,
@@ -28,6 +35,9 @@ from genlab.latent.plots import plot_interpolations, plot_latent_map, plot_laten
 __all__ = [
     "LATENT_FILES",
     "LATENT_JSON",
+    "condition_of",
+    "decode_condition",
+    "default_condition",
     "embed",
     "factor_r2",
     "has_encoder",

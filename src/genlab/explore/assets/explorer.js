@@ -46,9 +46,13 @@
   const rows = pics.rows ? arr(pics.rows) : null; // vector data: one row per picture
   const background = pics.background ? arr(pics.background) : null;
   const grid = scene.grid;
+  // a label-conditional decoder: the class under the mouse is the selector's; a test point's own class
+  // is its reconstruction's (as it was encoded)
+  const pointLabels = M.point_labels ? arr(M.point_labels) : null;
+  const className = (k) => (M.class_names && M.class_names[k] !== undefined ? M.class_names[k] : String(k));
 
   const state = {
-    view: 0, xr: 0, yr: 1, coords: null, colour: colours.length ? 0 : -1, label: 0,
+    view: 0, xr: 0, yr: 1, coords: null, colour: colours.length ? 0 : -1, label: M.class ?? 0,
     showTrain: true, showTest: true, mouse: null, selected: -1, ends: [], proj: null,
   };
 
@@ -376,8 +380,9 @@
           const z = pending; pending = null;
           const out = await decodeOne(z, state.label);
           showHover(out.x);
-          api.last = { z: Array.from(Float32Array.from(z)), x: Array.from(out.x), ms: out.ms, seq: ++api.seq };
-          hoverInfo.textContent = zText(z) + " \u2014 decoded in the page in " + out.ms.toFixed(1) + " ms";
+          api.last = { z: Array.from(Float32Array.from(z)), x: Array.from(out.x), ms: out.ms, label: M.conditional ? state.label : null, seq: ++api.seq };
+          hoverInfo.textContent = zText(z) + (M.conditional ? " \u00b7 class " + className(state.label) : "") +
+            " \u2014 decoded in the page in " + out.ms.toFixed(1) + " ms";
         }
       } finally { busy = false; }
     } else if (grid) {
@@ -401,8 +406,10 @@
     row.appendChild(picture({ tile: scene.points.obs[i] }, 128, prior ? "generated (prior draw #" + i + ")" : "test observation #" + i));
     if (!prior) {
       if (scene.live) {
-        const out = await decodeOne(pointZ(zTest, i), state.label);
-        row.appendChild(picture({ floats: out.x }, 128, "reconstruction (decoded in the page)"));
+        const own = pointLabels ? pointLabels[i] : state.label;
+        const out = await decodeOne(pointZ(zTest, i), own);
+        row.appendChild(picture({ floats: out.x }, 128, "reconstruction (decoded in the page" +
+          (M.conditional ? ", with its own class " + className(own) : "") + ")"));
       } else if (scene.points.recon) {
         row.appendChild(picture({ tile: scene.points.recon[i] }, 128, "reconstruction (decoded in Python)"));
       }
@@ -447,9 +454,10 @@
       result[name] = { z: path.map((z) => Array.from(Float32Array.from(z))), x: xs };
       nodes.push(strip);
     }
-    const cap = Object.assign(document.createElement("p"), { className: "muted", textContent: "A = " + state.ends[0].name + ", B = " + state.ends[1].name + "; " + steps + " steps." });
+    const cap = Object.assign(document.createElement("p"), { className: "muted", textContent: "A = " + state.ends[0].name + ", B = " + state.ends[1].name + "; " + steps + " steps" +
+      (M.conditional ? ", decoded with class " + className(state.label) : "") + "." });
     box.replaceChildren(cap, ...nodes);
-    api.interpolation = { ...result, seq: ++api.seq };
+    api.interpolation = { ...result, label: M.conditional ? state.label : null, seq: ++api.seq };
   }
   async function clickAt(px, py) {
     const i = nearestTest(px, py, 7);
@@ -541,11 +549,15 @@
     $("yrow").addEventListener("change", (e) => { state.yr = +e.target.value; buildSliders(); drawPlane(); });
     $("showtrain").addEventListener("change", (e) => { state.showTrain = e.target.checked; drawPlane(); });
     $("showtest").addEventListener("change", (e) => { state.showTest = e.target.checked; drawPlane(); });
-    if (M.conditional) {
+    if (M.conditional) { // the selector's options are written into the page (page.py)
       $("classbox").hidden = false;
       const sel = $("class");
-      M.class_names.forEach((n, k) => option(sel, k, n));
-      sel.addEventListener("change", () => { state.label = +sel.value; if (state.mouse) hoverAt(...state.mouse); });
+      sel.value = state.label;
+      sel.addEventListener("change", () => {
+        state.label = +sel.value;
+        if (state.mouse) hoverAt(...state.mouse);
+        if (state.ends.length === 2) interpolate();
+      });
     }
     if (!scene.live) { // the grid was decoded on the default plane only
       for (const id of ["view", "xrow", "yrow"]) $(id).disabled = true;
