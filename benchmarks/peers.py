@@ -482,7 +482,9 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--fashion", default="../shared/data/fashion-mnist.npz")
     ap.add_argument("--fashion-n", type=int, default=None)
-    ap.add_argument("--fashion-test", type=int, default=None, help="test images of the subset (default n / 5)")
+    ap.add_argument(
+        "--fashion-test", type=int, default=None, help="test images of the subset (default n / 5)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="peers", help="results name under benchmarks/results/")
     args = ap.parse_args()
