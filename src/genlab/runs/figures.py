@@ -19,6 +19,7 @@ The report (`genlab.report`) only reads these: it never samples, encodes or trai
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,10 @@ N_SCATTER = 2000  # vector data: points per scatter
 N_CLOSEST = 8
 N_PER_CLASS = 8  # samples per class in figures/by-class.png
 LATENT_SUBDIR = "latent"
+#: the report's latent figures encode at most this many training observations, and fewer for a slow
+#: encoder: about LATENT_ENCODE_SECONDS of encoding (`latent_encode_cap`)
+LATENT_ENCODE_CAP = 1000
+LATENT_ENCODE_SECONDS = 20.0
 
 
 def _put(out: Path, index: dict[str, Any], name: str, png: bytes | None, caption: str) -> None:
@@ -139,12 +144,28 @@ def draw_figures(
     if getattr(model, "latent_dim", None) is not None:
         from genlab.latent import latent_figures
 
-        # 1,000 encoded observations are plenty for the figures and keep a diffusion model's encoder
-        # (DDIM inversion, tens of network passes each) quick
-        summary = latent_figures(model, dataset, out / LATENT_SUBDIR, seed=seed, max_encode=1000)
+        summary = latent_figures(
+            model, dataset, out / LATENT_SUBDIR, seed=seed, max_encode=latent_encode_cap(model, dataset)
+        )
         index["latent"] = {"dir": LATENT_SUBDIR, **summary}
     write_json(out / FIGURES_FILE, index)
     return index
+
+
+def latent_encode_cap(model: Any, dataset: Any, *, cap: int = LATENT_ENCODE_CAP) -> int:
+    """How many training observations the report's latent figures encode: `cap` (plenty for the figures),
+    or fewer for a slow encoder, so that encoding takes about LATENT_ENCODE_SECONDS (at least 100). A
+    diffusion model's encoder is DDIM inversion, 150 network passes an image by default: 1,000 Fashion-MNIST
+    images took about 7 minutes on one CPU core, longer than the fit it followed."""
+    from genlab.latent.core import has_encoder, latent_stats
+
+    if not has_encoder(model):
+        return cap
+    pilot = 16
+    t = time.perf_counter()
+    latent_stats(model, dataset, max_n=pilot)  # the first `pilot` training rows, under their own condition
+    rate = pilot / max(time.perf_counter() - t, 1e-9)
+    return int(min(cap, max(100, rate * LATENT_ENCODE_SECONDS)))
 
 
 def _table_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: Any) -> None:
