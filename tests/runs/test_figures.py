@@ -1,4 +1,4 @@
-"""The report's latent figures keep a slow encoder (a diffusion model's DDIM inversion) to seconds."""
+"""The report's latent figures keep a slow encoder or decoder (a diffusion model's DDIM) to seconds."""
 
 from __future__ import annotations
 
@@ -8,20 +8,27 @@ import genlab
 from genlab.runs import figures
 
 
-def test_latent_encode_cap_follows_the_encoders_speed(monkeypatch):
+def test_latent_budget_follows_the_models_speed(monkeypatch):
     ds = genlab.load_dataset("8gaussians", n=400)
     vae = genlab.make_model("vae").fit(ds, budget="30steps", seed=0, progress="off")
-    assert figures.latent_encode_cap(vae, ds) == figures.LATENT_ENCODE_CAP  # a fast encoder: the whole cap
-    monkeypatch.setattr(figures, "LATENT_ENCODE_SECONDS", 1.0)
-    slow = type(vae)._encode
+    full = (figures.LATENT_ENCODE_CAP, figures.LATENT_GRID)
+    assert figures.latent_budget(vae, ds) == full  # a fast model: the whole figures
+    monkeypatch.setattr(figures, "LATENT_SECONDS", 2.0)
+    enc, dec = type(vae)._encode, type(vae)._decode
 
-    def sleepy(self, x, cond=None):  # 10 ms an observation: about 100 of them in a second
-        time.sleep(0.01 * len(x))
-        return slow(self, x, cond) if cond is not None else slow(self, x)
+    def slow(fn, per_row):
+        def wrapped(self, x, *args, **kwargs):
+            time.sleep(per_row * len(x))
+            return fn(self, x, *args, **kwargs)
 
-    monkeypatch.setattr(type(vae), "_encode", sleepy)
-    assert 100 <= figures.latent_encode_cap(vae, ds) <= 110
-    monkeypatch.setattr(figures, "LATENT_ENCODE_SECONDS", 0.0)
-    assert figures.latent_encode_cap(vae, ds) == 100  # never fewer than 100 for the figures
+        return wrapped
+
+    monkeypatch.setattr(type(vae), "_encode", slow(enc, 0.01))  # 100 rows/s: about 100 in 1 s (half of 2)
+    monkeypatch.setattr(type(vae), "_decode", slow(dec, 0.02))  # 50 rows/s: 100 decodes in 2 s, a 10 x 10 map
+    max_encode, grid = figures.latent_budget(vae, ds)
+    assert 100 <= max_encode <= 110 and 9 <= grid <= 10
+    monkeypatch.setattr(figures, "LATENT_SECONDS", 0.0)
+    assert figures.latent_budget(vae, ds) == (100, 7)  # never fewer than 100 encoded nor a map under 7 x 7
     gan = genlab.make_model("gan").fit(ds, budget="5steps", seed=0, progress="off")  # a decoder, no encoder
-    assert figures.latent_encode_cap(gan, ds) == figures.LATENT_ENCODE_CAP
+    monkeypatch.setattr(figures, "LATENT_SECONDS", 10.0)
+    assert figures.latent_budget(gan, ds) == full

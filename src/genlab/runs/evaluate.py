@@ -28,6 +28,11 @@ def load_run_model(path: str | Path) -> Any:
     return load_model(path)
 
 
+#: a slow sampler's guidance sweep: about this many seconds of sampling per scale, at least SWEEP_MIN_N
+SWEEP_SECONDS = 8.0
+SWEEP_MIN_N = 100
+
+
 def evaluate_run(
     run_dir: str | Path,
     *,
@@ -46,7 +51,9 @@ def evaluate_run(
     `lock=False` when the caller already holds the run's lock (`fit_run`).
     A label-conditional model whose `sample` takes a `guidance` scale (diffusion) also gets the guidance
     sweep (`genlab.judge.perclass.guidance_sweep`: `guidance_n` samples, default 200, at each of
-    `guidance_scales`, default 0, 1, 2, 4); `guidance_n=0` skips it.
+    `guidance_scales`, default 0, 1, 2, 4; with neither `n` nor `guidance_n` given and a sampler slow
+    enough for the evaluation to cut its n, what SWEEP_SECONDS draws per scale, at least SWEEP_MIN_N);
+    `guidance_n=0` skips it.
     """
     from genlab.judge.evaluation import evaluate
     from genlab.judge.perclass import (
@@ -66,6 +73,9 @@ def evaluate_run(
             dataset = load_run_dataset(run_dir)
         ev = evaluate(model, dataset, n=n, features=features, seed=seed)
         sweep_n = GUIDANCE_N if guidance_n is None else int(guidance_n)
+        if guidance_n is None and ev.n_choice is not None:  # a slow sampler (its n was cut): the sweep
+            # gets about SWEEP_SECONDS per scale too, at least SWEEP_MIN_N samples
+            sweep_n = int(min(sweep_n, max(SWEEP_MIN_N, ev.n_choice["samples_per_s"] * SWEEP_SECONDS)))
         if (
             sweep_n > 0
             and is_label_conditional(model)

@@ -19,6 +19,7 @@ The report (`genlab.report`) only reads these: it never samples, encodes or trai
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,11 @@ N_SCATTER = 2000  # vector data: points per scatter
 N_CLOSEST = 8
 N_PER_CLASS = 8  # samples per class in figures/by-class.png
 LATENT_SUBDIR = "latent"
-#: the report's latent figures encode at most this many training observations, and fewer for a slow
-#: encoder: about LATENT_ENCODE_SECONDS of encoding (`latent_encode_cap`)
+#: the report's latent figures encode at most this many observations and decode a map of this side,
+#: fewer for a slow model: about LATENT_SECONDS of encoding and as much of decoding (`latent_budget`)
 LATENT_ENCODE_CAP = 1000
-LATENT_ENCODE_SECONDS = 20.0
+LATENT_GRID = 15
+LATENT_SECONDS = 10.0
 
 
 def _put(out: Path, index: dict[str, Any], name: str, png: bytes | None, caption: str) -> None:
@@ -144,28 +146,40 @@ def draw_figures(
     if getattr(model, "latent_dim", None) is not None:
         from genlab.latent import latent_figures
 
+        max_encode, grid = latent_budget(model, dataset)
         summary = latent_figures(
-            model, dataset, out / LATENT_SUBDIR, seed=seed, max_encode=latent_encode_cap(model, dataset)
+            model, dataset, out / LATENT_SUBDIR, seed=seed, max_encode=max_encode, grid=grid
         )
         index["latent"] = {"dir": LATENT_SUBDIR, **summary}
     write_json(out / FIGURES_FILE, index)
     return index
 
 
-def latent_encode_cap(model: Any, dataset: Any, *, cap: int = LATENT_ENCODE_CAP) -> int:
-    """How many training observations the report's latent figures encode: `cap` (plenty for the figures),
-    or fewer for a slow encoder, so that encoding takes about LATENT_ENCODE_SECONDS (at least 100). A
-    diffusion model's encoder is DDIM inversion, 150 network passes an image by default: 1,000 Fashion-MNIST
-    images took about 7 minutes on one CPU core, longer than the fit it followed."""
+def latent_budget(model: Any, dataset: Any) -> tuple[int, int]:
+    """(observations to encode, latent-map side) for the report's latent figures: LATENT_ENCODE_CAP and
+    LATENT_GRID for a fast model; for a slow encoder or decoder (a diffusion model: DDIM inversion, 150
+    network passes an image to encode and 50 to decode) fewer, so that the encoding (of the training rows
+    for the span, and as many test rows for the scatter) and the map's decoding each take about
+    LATENT_SECONDS, measured on 16 observations (at least 100 encoded, a map of at least 7 x 7). Without
+    this, the figures after a 10-minute conditional diffusion fit on Fashion-MNIST took over 10 minutes."""
+    from genlab.latent import decode_condition
     from genlab.latent.core import has_encoder, latent_stats
 
-    if not has_encoder(model):
-        return cap
     pilot = 16
+    max_encode = LATENT_ENCODE_CAP
+    if has_encoder(model):
+        t = time.perf_counter()
+        latent_stats(
+            model, dataset, max_n=pilot
+        )  # the first `pilot` training rows, under their own condition
+        rate = pilot / max(time.perf_counter() - t, 1e-9)
+        max_encode = int(min(LATENT_ENCODE_CAP, max(100, rate * LATENT_SECONDS / 2)))  # span + scatter
+    z = np.zeros((pilot, int(model.latent_dim)), np.float32)
     t = time.perf_counter()
-    latent_stats(model, dataset, max_n=pilot)  # the first `pilot` training rows, under their own condition
+    model.decode(z, **decode_condition(model))  # under the figures' default condition, as the map is
     rate = pilot / max(time.perf_counter() - t, 1e-9)
-    return int(min(cap, max(100, rate * LATENT_ENCODE_SECONDS)))
+    grid = int(min(LATENT_GRID, max(7, math.isqrt(int(rate * LATENT_SECONDS)))))
+    return max_encode, grid
 
 
 def _table_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: Any) -> None:
