@@ -26,9 +26,14 @@ def test_latent_budget_follows_the_models_speed(monkeypatch):
     monkeypatch.setattr(type(vae), "_encode", slow(enc, 0.01))  # 100 rows/s: about 100 in 1 s (half of 2)
     monkeypatch.setattr(type(vae), "_decode", slow(dec, 0.02))  # 50 rows/s: 100 decodes in 2 s, a 10 x 10 map
     max_encode, grid = figures.latent_budget(vae, ds)
-    assert 100 <= max_encode <= 110 and 9 <= grid <= 10
+    assert (
+        70 <= max_encode <= 100 and 8 <= grid <= 10
+    )  # at most the sleeps allow; the real work costs a little
     monkeypatch.setattr(figures, "LATENT_SECONDS", 0.0)
-    assert figures.latent_budget(vae, ds) == (100, 7)  # never fewer than 100 encoded nor a map under 7 x 7
+    assert figures.latent_budget(vae, ds) == (
+        figures.LATENT_MIN_ENCODE,
+        figures.LATENT_MIN_GRID,
+    )  # the floors
     gan = genlab.make_model("gan").fit(ds, budget="5steps", seed=0, progress="off")  # a decoder, no encoder
     monkeypatch.setattr(figures, "LATENT_SECONDS", 10.0)
     assert figures.latent_budget(gan, ds) == full

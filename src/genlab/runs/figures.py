@@ -41,6 +41,8 @@ LATENT_SUBDIR = "latent"
 LATENT_ENCODE_CAP = 1000
 LATENT_GRID = 15
 LATENT_SECONDS = 10.0
+LATENT_MIN_ENCODE = 32  # a diffusion model encodes 3 to 4 Fashion-MNIST images a second on one core
+LATENT_MIN_GRID = 5
 
 
 def _put(out: Path, index: dict[str, Any], name: str, png: bytes | None, caption: str) -> None:
@@ -160,7 +162,8 @@ def latent_budget(model: Any, dataset: Any) -> tuple[int, int]:
     LATENT_GRID for a fast model; for a slow encoder or decoder (a diffusion model: DDIM inversion, 150
     network passes an image to encode and 50 to decode) fewer, so that the encoding (of the training rows
     for the span, and as many test rows for the scatter) and the map's decoding each take about
-    LATENT_SECONDS, measured on 16 observations (at least 100 encoded, a map of at least 7 x 7). Without
+    LATENT_SECONDS, measured on 16 observations (at least LATENT_MIN_ENCODE encoded, a map of at least
+    LATENT_MIN_GRID x LATENT_MIN_GRID). Without
     this, the figures after a 10-minute conditional diffusion fit on Fashion-MNIST took over 10 minutes."""
     from genlab.latent import decode_condition
     from genlab.latent.core import has_encoder, latent_stats
@@ -173,12 +176,14 @@ def latent_budget(model: Any, dataset: Any) -> tuple[int, int]:
             model, dataset, max_n=pilot
         )  # the first `pilot` training rows, under their own condition
         rate = pilot / max(time.perf_counter() - t, 1e-9)
-        max_encode = int(min(LATENT_ENCODE_CAP, max(100, rate * LATENT_SECONDS / 2)))  # span + scatter
+        max_encode = int(
+            min(LATENT_ENCODE_CAP, max(LATENT_MIN_ENCODE, rate * LATENT_SECONDS / 2))
+        )  # span, scatter
     z = np.zeros((pilot, int(model.latent_dim)), np.float32)
     t = time.perf_counter()
     model.decode(z, **decode_condition(model))  # under the figures' default condition, as the map is
     rate = pilot / max(time.perf_counter() - t, 1e-9)
-    grid = int(min(LATENT_GRID, max(7, math.isqrt(int(rate * LATENT_SECONDS)))))
+    grid = int(min(LATENT_GRID, max(LATENT_MIN_GRID, math.isqrt(int(rate * LATENT_SECONDS)))))
     return max_encode, grid
 
 
