@@ -229,6 +229,9 @@ def main() -> None:
     )
     ap.add_argument("--family-budget", default="30s", help="fit budget of each family before its evaluation")
     ap.add_argument("--family-n", type=int, default=None, help="evaluate with this n (default: 10,000)")
+    ap.add_argument(
+        "--memory-n", type=int, default=None, help="size of the full-evaluation part (default 70,000)"
+    )
     ap.add_argument("--out", default=None, help="results name (default eval_speed, eval_speed_quick)")
     ap.add_argument("--child-memory", nargs=2, type=int, metavar=("N", "D"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -290,7 +293,7 @@ def main() -> None:
         )
 
     if "memory" in args.only:
-        m = bench_memory(sizes[2], 64)
+        m = bench_memory(args.memory_n or sizes[2], 64)
         ok = m["peak_mb"] <= 2048
         print(
             f"[{'PASS' if ok else 'FAIL'}] full evaluation {m['n']:,} vs {m['n']:,} (and {m['n']:,} train) x "
