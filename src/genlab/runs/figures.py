@@ -41,7 +41,7 @@ LATENT_SUBDIR = "latent"
 LATENT_ENCODE_CAP = 1000
 LATENT_GRID = 15
 LATENT_SECONDS = 10.0
-LATENT_MIN_ENCODE = 32  # a diffusion model encodes 3 to 4 Fashion-MNIST images a second on one core
+LATENT_MIN_ENCODE = 16  # a diffusion model encodes 3 to 10 Fashion-MNIST images a second on a CPU
 LATENT_MIN_GRID = 5
 
 
@@ -148,27 +148,27 @@ def draw_figures(
     if getattr(model, "latent_dim", None) is not None:
         from genlab.latent import latent_figures
 
-        max_encode, grid = latent_budget(model, dataset)
+        max_encode, grid, pairs = latent_budget(model, dataset)
         summary = latent_figures(
-            model, dataset, out / LATENT_SUBDIR, seed=seed, max_encode=max_encode, grid=grid
+            model, dataset, out / LATENT_SUBDIR, seed=seed, max_encode=max_encode, grid=grid, pairs=pairs
         )
         index["latent"] = {"dir": LATENT_SUBDIR, **summary}
     write_json(out / FIGURES_FILE, index)
     return index
 
 
-def latent_budget(model: Any, dataset: Any) -> tuple[int, int]:
-    """(observations to encode, latent-map side) for the report's latent figures: LATENT_ENCODE_CAP and
-    LATENT_GRID for a fast model; for a slow encoder or decoder (a diffusion model: DDIM inversion, 150
+def latent_budget(model: Any, dataset: Any) -> tuple[int, int, int]:
+    """(observations to encode, latent-map side, interpolation pairs) for the report's latent figures:
+    LATENT_ENCODE_CAP, LATENT_GRID and 6 pairs for a fast model; for a slow encoder or decoder (a diffusion model: DDIM inversion, 150
     network passes an image to encode and 50 to decode) fewer, so that the encoding (of the training rows
     for the span, and as many test rows for the scatter) and the map's decoding each take about
-    LATENT_SECONDS, measured on 16 observations (at least LATENT_MIN_ENCODE encoded, a map of at least
-    LATENT_MIN_GRID x LATENT_MIN_GRID). Without
+    LATENT_SECONDS, measured on 4 observations (at least LATENT_MIN_ENCODE encoded, a map of at least
+    LATENT_MIN_GRID x LATENT_MIN_GRID), and 3 interpolation pairs when under 100 can be encoded. Without
     this, the figures after a 10-minute conditional diffusion fit on Fashion-MNIST took over 10 minutes."""
     from genlab.latent import decode_condition
     from genlab.latent.core import has_encoder, latent_stats
 
-    pilot = 16
+    pilot = 4
     max_encode = LATENT_ENCODE_CAP
     if has_encoder(model):
         t = time.perf_counter()
@@ -184,7 +184,7 @@ def latent_budget(model: Any, dataset: Any) -> tuple[int, int]:
     model.decode(z, **decode_condition(model))  # under the figures' default condition, as the map is
     rate = pilot / max(time.perf_counter() - t, 1e-9)
     grid = int(min(LATENT_GRID, max(LATENT_MIN_GRID, math.isqrt(int(rate * LATENT_SECONDS)))))
-    return max_encode, grid
+    return max_encode, grid, (6 if max_encode >= 100 else 3)
 
 
 def _table_figures(out: Path, index: dict[str, Any], dataset: Any, evaluation: Any) -> None:
