@@ -224,12 +224,13 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="genlab-quality-"))
     rows: list[dict[str, Any]] = []
+    budgets = parse_budgets(args.budget)
     for name in args.datasets:
         if name == "fashion-mnist" and not Path(args.fashion).is_file():
             print(f"skipping fashion-mnist: {args.fashion} not found (pass --fashion PATH)", file=sys.stderr)
             continue
         ds = load(name, args.fashion, args.fashion_n, args.fashion_test)
-        budget = budget_for(name, args.scale, parse_budgets(args.budget))
+        budget = budget_for(name, args.scale, budgets)
         samples: dict[str, np.ndarray] = {}
         for family in args.families:
             print(f"[{name}] {family} (budget {budget}) ...", file=sys.stderr, flush=True)

@@ -282,7 +282,7 @@ def _table_samples(
 def default_n(dataset: Any) -> int:
     """The evaluation's sample size when none is given: min(test rows, cap), the cap IMAGE_N_CAP for
     images and DEFAULT_N_CAP otherwise."""
-    images = getattr(dataset, "kind", None) == "image" or np.asarray(dataset.train).ndim == 4
+    images = getattr(dataset, "kind", None) == "image" or len(np.shape(dataset.train)) == 4
     return int(min(len(dataset.test), IMAGE_N_CAP if images else DEFAULT_N_CAP))
 
 
@@ -310,9 +310,7 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
         choice = None
         if n is None:
             n, choice = _timed_n(source, dataset, seed)
-        kw = sample_kwargs(source, dataset, n, seed)  # a label-conditional model: the classes asked for
-        draw = source.sample if kw else getattr(source, "sample_encoded", source.sample)  # tables: DataFrames
-        x = check_array(draw(n, seed=seed, **kw), what="generated samples", shape=shape)
+        x = check_array(_draw(source, dataset, n, seed), what="generated samples", shape=shape)
         return x, source, choice
     x = check_array(source, what="generated samples", shape=shape)
     n = int(n if n is not None else min(len(x), default_n(dataset)))
@@ -321,15 +319,21 @@ def _samples(source: Any, dataset: Any, n: int | None, seed: int) -> tuple[np.nd
     return x[:n], None, None
 
 
+def _draw(model: Any, dataset: Any, n: int, seed: int) -> Any:
+    """n samples of `model` as the evaluation judges them: a label-conditional model asked for classes at
+    their training frequencies; a table model's encoded rows, not DataFrames."""
+    kw = sample_kwargs(model, dataset, n, seed)
+    draw = model.sample if kw else getattr(model, "sample_encoded", model.sample)
+    return draw(n, seed=seed, **kw)
+
+
 def _timed_n(model: Any, dataset: Any, seed: int) -> tuple[int, dict[str, Any] | None]:
     """The default n, cut for a slow sampler (a pilot of PILOT_N samples measures its rate) so that the
     samples take about SAMPLE_SECONDS to draw; (n, None) when the default fits."""
     full = default_n(dataset)
     pilot = min(PILOT_N, full)
-    kw = sample_kwargs(model, dataset, pilot, seed)
-    draw = model.sample if kw else getattr(model, "sample_encoded", model.sample)
     t = time.perf_counter()
-    draw(pilot, seed=seed, **kw)
+    _draw(model, dataset, pilot, seed)
     rate = pilot / max(time.perf_counter() - t, 1e-9)  # samples per second
     if full <= rate * SAMPLE_SECONDS:
         return full, None
