@@ -217,8 +217,8 @@ class FailingFrom:
 
     action, patience, share = "stop", 2, 0.1
 
-    def __init__(self, bad: int, min_steps: int = 20, action: str = "stop") -> None:
-        self.bad, self.min_steps, self.action = bad, min_steps, action
+    def __init__(self, bad: int, min_steps: int = 20, action: str = "stop", every: int | None = None) -> None:
+        self.bad, self.min_steps, self.action, self.every = bad, min_steps, action, every
         self.seen: dict[int, np.ndarray] = {}
 
     def check(self, model, step: int) -> dict:
@@ -244,6 +244,12 @@ def test_watch_stops_after_two_failing_checks_and_keeps_the_last_passing_model(t
     events = [e for e in read_log(tmp_path / "log.jsonl") if e.get("event") == "watch"]
     assert [e["step"] for e in events] == checked
     assert any("kept the model of step" in str(e.get("message")) for e in read_log(tmp_path / "log.jsonl"))
+
+
+def test_watch_every_fixes_the_schedule_in_steps() -> None:
+    w = FailingFrom(bad=10**9, min_steps=30, every=25)
+    Toy().fit(Split(), budget="130steps", seed=0, progress="off", watch=w)
+    assert sorted(w.seen) == [30, 55, 80, 105, 130]  # whatever the checks cost on this machine
 
 
 def test_watch_that_warns_does_not_change_training() -> None:

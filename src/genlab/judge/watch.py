@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from genlab.errors import GenlabError
 from genlab.judge import metrics as M
 from genlab.judge.measures import Q_COPY, Q_NEAR, CopyReference, share_sigma
 
@@ -52,6 +53,8 @@ class Rule2Watch:
 
     samples: m per check (default min(512, test rows)). features: the evaluation's feature space
     ("auto" as in `genlab.evaluate`). action: "stop" or "warn". min_steps: no check before this step.
+    every: check every this many steps after min_steps (the same checks on any machine); None (default):
+    as often as keeps the checks within `share` of the training time.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Rule2Watch:
         patience: int = 2,
         share: float = 0.1,
         min_steps: int = 200,
+        every: int | None = None,
         seed: int = 0,
     ) -> None:
         self.dataset, self.features, self.action = dataset, features, action
@@ -73,6 +77,9 @@ class Rule2Watch:
             int(min_steps),
             int(seed),
         )
+        if every is not None and int(every) < 1:
+            raise GenlabError(f"every must be a positive number of steps, got {every!r}")
+        self.every = None if every is None else int(every)
         n_test = len(dataset.test)
         self.m = int(min(samples or DEFAULT_SAMPLES, n_test))
         self._ready = False
@@ -149,8 +156,6 @@ def watch_for(data: Any, watch: Any, *, action: str = "stop", seed: int = 0) -> 
     """The watch a fit gets: `watch` is "rule2" (on), "off" or None (off), "auto" (on for training sets of
     up to SMALL_TRAIN rows with at least 40 held-out rows, where copying can happen within a budget), or a
     ready `Watch` object. `data`: the fit's data (train and test arrays)."""
-    from genlab.errors import GenlabError
-
     if watch is None or watch == "off":
         return None
     if not isinstance(watch, str):

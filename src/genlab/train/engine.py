@@ -67,7 +67,9 @@ class TrainResult:
 class Watch(Protocol):
     """A check the engine runs on a copy of the model now and then during training (genlab.judge.watch has
     the Rule 2 one). The engine decides when and what happens: it checks no earlier than `min_steps`,
-    then as often as keeps the checks' time within `share` of the training time; after `patience` failing
+    then as often as keeps the checks' time within `share` of the training time, or every `every` steps
+    when the watch sets it (a schedule that does not depend on the machine's speed, so a watched fit
+    stops at the same step everywhere; watches without the attribute get the timed one); after `patience` failing
     checks in a row it stops and restores the last state that passed (`action="stop"`) or only warns
     (`action="warn"`)."""
 
@@ -670,6 +672,9 @@ class _Loop:
         )
         # (and, so that a long run is not checked hundreds of times, no sooner than 5% more steps)
         gap = max(math.ceil(rate * spent * (1 - w.share) / w.share), math.ceil(0.05 * self.step), 1)
+        every = getattr(w, "every", None)
+        if every:  # a fixed schedule: the same checks on every machine
+            gap = int(every)
         state["next"] = self.step + gap
         state["fails"] = state["fails"] + 1 if fail else 0
         if self.is_zero:
