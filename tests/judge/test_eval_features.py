@@ -10,7 +10,7 @@ from torch import nn
 
 import genlab
 from genlab.errors import DataError, GenlabError
-from genlab.judge.features import make_extractor
+from genlab.judge.features import STATS_KNEE, STATS_WEIGHT, make_extractor, pixel_statistics
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +58,13 @@ def test_auto_image_features_train_a_classifier_and_cache_it(digits, tmp_path):
     f = ext(digits.train)
     assert f.shape == (len(digits.train), 80)
     np.testing.assert_allclose(f[:, :64].std(0), 1, atol=1e-3)  # the embedding standardised
-    stats_sd = f[:, 64:].std(0)  # the statistics standardised, then weighted so both blocks weigh the same
-    assert np.allclose(stats_sd[stats_sd > 0.1], 2.0, atol=1e-2) and (stats_sd**2).sum() <= 64 + 1e-2
+    # the statistics standardised, then compressed beyond STATS_KNEE sd: k asinh(z / k), weighted by 1
+    assert info["pixel_stats"] == {"weight": STATS_WEIGHT, "knee": STATS_KNEE} == {"weight": 1.0, "knee": 2.0}
+    s = pixel_statistics(digits.train).astype(np.float64)
+    sd = s.std(0)
+    z = (s - s.mean(0)) / np.where(sd > 1e-12, sd, 1.0)
+    np.testing.assert_allclose(f[:, 64:], 2.0 * np.arcsinh(z / 2.0), atol=2e-3)
+    assert np.abs(f[:, 64:]).max() < 2.0 * np.arcsinh(np.abs(z).max() / 2.0) + 1e-3 < np.abs(z).max()
     assert info["quality"]["test_accuracy"] > 0.85  # learned features that separate digit classes
     files = sorted(p.name.split(".", 1)[1] for p in (tmp_path / "cache" / "extractors").iterdir())
     assert files == ["json", "safetensors", "train-features.safetensors"]  # the network, and train's features

@@ -9,8 +9,9 @@
               Trained once per data set and cached on disk by the data set's fingerprint
               (safetensors + JSON in $GENLAB_CACHE_DIR, default ~/.cache/genlab). (2) 16 pixel
               statistics (`pixel_statistics`: intensity, contrast, gradient and Laplacian energy
-              at two scales, flat-area noise, dark/bright shares, histogram shape), weighted so
-              that both blocks carry the same total variance. A classifier's embedding is
+              at two scales, flat-area noise, dark/bright shares, histogram shape), each
+              compressed beyond 2 sd (STATS_KNEE) so that one statistic far off cannot outweigh
+              what the embedding sees. A classifier's embedding is
               trained to ignore what does not change the class (noise, blur, contrast); the
               statistics see exactly those (docs/metrics.md has the measurements).
     "pixels"  the observations themselves, flattened, unscaled.
@@ -53,8 +54,11 @@ __all__ = [
 
 FEATURE_DIM = 64
 EXTRACTOR_VERSION = 1
-#: the pixel statistics' block weight relative to "same total variance as the embedding" (measured, docs)
+#: the weight of each standardised pixel statistic beside an embedding feature's 1 (measured, docs/metrics.md)
 STATS_WEIGHT = 1.0
+#: a statistic's standardised deviation z counts in full up to this many training sd, logarithmically
+#: beyond (KNEE * asinh(z / KNEE)): one statistic far off cannot outweigh what the embedding sees (measured)
+STATS_KNEE = 2.0
 EXTRACTOR_SEED = 0  # fixed: features depend on the training split only, never on an evaluation's seed
 BATCH = 128
 LR = 5e-3
@@ -207,11 +211,13 @@ class FeatureExtractor:
         mean: np.ndarray | None = None,
         std: np.ndarray | None = None,
         weights: np.ndarray | None = None,
+        knees: np.ndarray | None = None,
     ) -> None:
         self.info = info
         self.module = module
         self.mean, self.std = mean, std
         self.weights = weights  # per feature, applied after standardising (the blocks' balance)
+        self.knees = knees  # per feature: > 0 compresses standardised z beyond it (k asinh(z / k)); 0 keeps z
         # the raw features of the training split it was standardised on, and that split's fingerprint:
         # `train_features` reuses them (every evaluation needs all of train's features; computing them
         # is the largest part of evaluating an image model)
@@ -244,6 +250,10 @@ class FeatureExtractor:
     def _standardise(self, f: np.ndarray) -> np.ndarray:
         if self.mean is not None:
             f = (f - self.mean) / self.std
+        if self.knees is not None:
+            k = self.knees > 0
+            f = np.array(f, copy=True) if self.mean is None else f  # never the caller's array
+            f[:, k] = self.knees[k] * np.arcsinh(f[:, k] / self.knees[k])
         if self.weights is not None:
             f = f * self.weights
         if not np.isfinite(f).all():
@@ -523,13 +533,15 @@ def make_extractor(features: Any, dataset: Any, *, steps: int | None = None) -> 
         "kind": f"{info['kind']}+pixel-stats",
         "dim": emb + N_PIXEL_STATS,
         "blocks": {"embedding": emb, "pixel_stats": N_PIXEL_STATS},
+        "pixel_stats": {"weight": STATS_WEIGHT, "knee": STATS_KNEE},
     }
     module = ImageFeatures(net.encoder)
     raw = _cached_train_raw(dataset, kind, steps, module, fresh=not info["cached"])
     ext = FeatureExtractor(info, module).standardise_on(train, raw=raw, fingerprint=_fingerprint(dataset))
-    # both blocks with the same total variance: 64 standardised embedding features and 16 statistics
-    w_stats = math.sqrt(emb / N_PIXEL_STATS) * STATS_WEIGHT
-    ext.weights = np.concatenate([np.ones(emb), np.full(N_PIXEL_STATS, w_stats)]).astype(np.float32)
+    # each statistic standardised like an embedding feature (the block's variance 16 beside 64) and
+    # compressed beyond STATS_KNEE sd: measured on model samples and the degradation suite (docs/metrics.md)
+    ext.weights = np.concatenate([np.ones(emb), np.full(N_PIXEL_STATS, STATS_WEIGHT)]).astype(np.float32)
+    ext.knees = np.concatenate([np.zeros(emb), np.full(N_PIXEL_STATS, STATS_KNEE)]).astype(np.float32)
     return ext
 
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from genlab.errors import DataError, GenlabError
 from genlab.judge import metrics as M
-from genlab.judge.measures import MIN_N_EFF, Q_COPY, Measure, distinct_count, share_sigma
+from genlab.judge.measures import MIN_N_EFF, Q_COPY, Measure, distinct_count, fd_null_sigma, share_sigma
 from genlab.judge.specs import spec
 from genlab.judge.verdict import check
 
@@ -67,7 +67,6 @@ MIN_CLASS = 10  # per-class sets smaller than this are shown, not judged (k-NN b
 CLASSIFIER_MAX_TRAIN = 20_000  # training rows the label classifier is fitted on (a seeded subset beyond)
 GUIDANCE_SCALES = (0.0, 1.0, 2.0, 4.0)
 GUIDANCE_N = 200  # samples per guidance scale: the sweep shows a trend, the evaluation judges
-FD_BOOTSTRAP = 8
 #: the per-class checks, by the names of their specs
 PER_CLASS_METRICS = ("frechet_distance", "precision", "recall", "copy_share")
 
@@ -213,15 +212,6 @@ def label_accuracy(ctx: Any) -> Measure | None:
 
 
 # ============================================================================ per class
-def _fd_sigma(mu_s: np.ndarray, cov_s: np.ndarray, x: np.ndarray, seed: int) -> float:
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 19]))
-    fds = [
-        M.frechet_distance_from_moments(mu_s, cov_s, *M.moments(x[rng.integers(0, len(x), len(x))]))
-        for _ in range(FD_BOOTSTRAP)
-    ]
-    return float(np.std(fds, ddof=1))
-
-
 def _neighbours(ctx: Any) -> tuple[Any, Any]:
     nb = getattr(ctx, "neighbours", None)  # the unconditional Rule 2 already found them
     if nb is None:
@@ -265,9 +255,8 @@ def _one_class(
         mu_s, cov_s = M.moments(s)
         fd_v = M.frechet_distance_from_moments(mu_s, cov_s, *M.moments(g))
         fd_r = M.frechet_distance_from_moments(mu_s, cov_s, *M.moments(t))
-        # the spread of value - reference under the null, when G_c is drawn like T_c: sqrt(2) x the
-        # reference's bootstrap std (the samples' own bootstrap grows with their FD, hiding large failures)
-        sig = math.sqrt(2.0) * _fd_sigma(mu_s, cov_s, t, ctx.seed)
+        # the spread of value - reference under the null, when G_c is drawn like T_c
+        sig = fd_null_sigma(mu_s, cov_s, t, ctx.seed, tag=19, max_dim=None)
         entries["frechet_distance"] = _entry(fd_v, fd_r, sig)
         radii = M.sq_radii(s, [3])
         pv = M.manifold_stats(s, g, k_pr=3, k_dc=None, real_radii=radii)
