@@ -49,13 +49,14 @@ class FamilySizing:
     recipe: dict[str, Any] = field(default_factory=dict)  # image settings that do not depend on size
 
 
-# The costs below come from benchmarks/sizing_rates.py (see its results file for the run and load).
+# The costs below come from benchmarks/sizing_rates.py (see its results file for the run and load): the
+# steady rate on an idle machine, 2026-12-02 (the first run's figures were 3-11x higher: loaded machine, set-up).
 SIZING: dict[str, FamilySizing] = {
     "gan": FamilySizing(
         rungs=(
-            Rung({"channels": (16, 32, 64)}, 330.0),
-            Rung({"channels": (32, 64, 128)}, 800.0),
-            Rung({"channels": (64, 128, 256)}, 2900.0),
+            Rung({"channels": (16, 32, 64)}, 95.0),
+            Rung({"channels": (32, 64, 128)}, 250.0),
+            Rung({"channels": (64, 128, 256)}, 810.0),
         ),
         min_steps=2000,
         batch_cpu=64,
@@ -64,9 +65,9 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "vae": FamilySizing(
         rungs=(
-            Rung({"channels": (16, 32, 64)}, 380.0),
-            Rung({"channels": (32, 64, 128)}, 1200.0),
-            Rung({"channels": (64, 128, 256)}, 4000.0),
+            Rung({"channels": (16, 32, 64)}, 95.0),
+            Rung({"channels": (32, 64, 128)}, 260.0),
+            Rung({"channels": (64, 128, 256)}, 670.0),
         ),
         min_steps=3000,
         batch_cpu=128,
@@ -75,9 +76,9 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "diffusion": FamilySizing(
         rungs=(
-            Rung({"channels": 16, "channel_mult": (1, 2, 2)}, 1500.0),
-            Rung({"channels": 32, "channel_mult": (1, 2, 2)}, 5000.0),
-            Rung({"channels": 64, "channel_mult": (1, 2, 2)}, 15000.0),
+            Rung({"channels": 16, "channel_mult": (1, 2, 2)}, 180.0),
+            Rung({"channels": 32, "channel_mult": (1, 2, 2)}, 570.0),
+            Rung({"channels": 64, "channel_mult": (1, 2, 2)}, 1300.0),
         ),
         min_steps=2000,
         batch_cpu=64,
@@ -86,9 +87,9 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "ebm": FamilySizing(
         rungs=(
-            Rung({"channels": 16}, 2500.0),
-            Rung({"channels": 32}, 3500.0),
-            Rung({"channels": 64}, 7000.0),
+            Rung({"channels": 16}, 220.0),
+            Rung({"channels": 32}, 330.0),
+            Rung({"channels": 64}, 700.0),
         ),
         min_steps=400,
         batch_cpu=64,
@@ -97,9 +98,9 @@ SIZING: dict[str, FamilySizing] = {
     ),
     "autoregressive": FamilySizing(
         rungs=(
-            Rung({"hidden": 16, "layers": 5}, 1500.0),
-            Rung({"hidden": 32, "layers": 5}, 4000.0),
-            Rung({"hidden": 64, "layers": 7}, 12000.0),
+            Rung({"hidden": 16, "layers": 5}, 280.0),
+            Rung({"hidden": 32, "layers": 5}, 680.0),
+            Rung({"hidden": 64, "layers": 7}, 2500.0),
         ),
         min_steps=2000,
         batch_cpu=64,
