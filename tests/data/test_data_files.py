@@ -96,6 +96,26 @@ def test_npz_key_and_xy(tmp_path: Path, rng: np.random.Generator) -> None:
     assert np.bincount(ds.test_labels).tolist() == [1, 1]
 
 
+def test_npz_class_names_name_the_label_values(tmp_path: Path, rng: np.random.Generator) -> None:
+    names = np.array(["T-shirt/top", "Trouser", "Pullover", "Dress"])
+    xtr, xte = _images(rng, n=12, c=1), _images(rng, n=5, c=1)
+    ytr, yte = np.array([1, 3] * 6), np.array([3, 1, 1, 3, 1])  # classes 0 and 2 absent: names by value
+    np.savez(tmp_path / "f.npz", x_train=xtr, x_test=xte, y_train=ytr, y_test=yte, class_names=names)
+    ds = genlab.load_dataset(tmp_path / "f.npz")
+    assert ds.class_names == ["Trouser", "Dress"] and ds.train_labels.tolist() == [0, 1] * 6
+    np.savez(tmp_path / "xy.npz", x=xtr, y=ytr, class_names=names)
+    assert genlab.load_dataset(tmp_path / "xy.npz").class_names == ["Trouser", "Dress"]
+    np.savez(tmp_path / "short.npz", x=xtr, y=ytr, class_names=names[:2])
+    with pytest.raises(
+        genlab.DataError,
+        match=r"short\.npz: array 'class_names': names 2 classes, so the labels must be integers 0 to 1; they are 1, 3",
+    ):
+        genlab.load_dataset(tmp_path / "short.npz")
+    np.savez(tmp_path / "num.npz", x=xtr, y=ytr, class_names=np.arange(4))
+    with pytest.raises(genlab.DataError, match=r"'class_names': expected a 1-D array of strings"):
+        genlab.load_dataset(tmp_path / "num.npz")
+
+
 @pytest.mark.parametrize(
     ("arrays", "match"),
     [

@@ -247,6 +247,7 @@ def load_npz(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
                 _check_label_count(y_test, len(x_test), f"{path}: array 'y_test'")
                 codes, class_names = encode_labels(np.concatenate([y_train, y_test]), f"{path}: labels")
                 y_train, y_test = codes[: len(y_train)], codes[len(y_train) :]
+                class_names = _npz_class_names(get, keys, class_names, path)
             return {"presplit": (x_train, x_test, y_train, y_test), "kind": kind, "class_names": class_names}
         if key is None:
             if len(keys) == 1:
@@ -261,8 +262,30 @@ def load_npz(path: Path, opts: dict[str, Any]) -> dict[str, Any]:
         if label_key is not None:
             y = get(label_key)
             _check_label_count(y, len(x), f"{path}: array {label_key!r}")
-            out["labels"], out["class_names"] = encode_labels(y, f"{path}: array {label_key!r}")
+            out["labels"], names = encode_labels(y, f"{path}: array {label_key!r}")
+            out["class_names"] = _npz_class_names(get, keys, names, path)
         return out
+
+
+def _npz_class_names(get: Any, keys: list[str], names: list[str], path: Path) -> list[str]:
+    """The classes' names: an optional 'class_names' array of strings, its entry i naming label value i
+    (Fashion-MNIST's "T-shirt/top", "Trouser", ... for labels 0-9), else the label values themselves."""
+    if "class_names" not in keys:
+        return names
+    where = f"{path}: array 'class_names'"
+    given = get("class_names")
+    if given.ndim != 1 or given.dtype.kind not in "US":
+        raise DataError(
+            f"{where}: expected a 1-D array of strings, got dtype {given.dtype} and shape {given.shape}"
+        )
+    given = [g.decode() if isinstance(g, bytes) else str(g) for g in given.tolist()]
+    values = [int(v) for v in names if v.lstrip("-").isdigit()]
+    if len(values) != len(names) or min(values) < 0 or max(values) >= len(given):
+        raise DataError(
+            f"{where}: names {len(given)} classes, so the labels must be integers 0 to {len(given) - 1}; "
+            f"they are {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}"
+        )
+    return [given[v] for v in values]
 
 
 def _check_label_count(y: np.ndarray, n: int, where: str) -> None:
