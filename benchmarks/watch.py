@@ -31,6 +31,12 @@ from _common import RESULTS, markdown_table, write_results  # noqa: E402
 import genlab  # noqa: E402
 from genlab.runs import fit_run  # noqa: E402
 
+#: what the benchmark keeps of each watch check (genlab.judge.watch.Rule2Watch.check): the stop rule's copy
+#: shares with their limits, the diagnostics C_T and memorisation, and fidelity (FD beside its reference)
+CHECK_KEYS = ("step", "fail", "copy_share", "copy_share_reference", "copy_share_limit", "near_copy_share",
+              "near_copy_share_reference", "near_copy_share_limit", "ct", "ct_reference", "memorization_rate",
+              "memorization_reference", "frechet_distance", "frechet_reference", "check_seconds")  # fmt: skip
+
 
 def subset(ds: Any, n: int, n_test: int) -> Any:
     """The first n training and n_test test images of Fashion-MNIST (its file order is already shuffled)."""
@@ -81,8 +87,7 @@ def sizes_part(args: argparse.Namespace, root: Path) -> list[dict[str, Any]]:
                 "stopped": w["stopped"],
                 "evaluation": summary(ev),
                 "checks": [
-                    {k: r.get(k) for k in ("step", "ct", "ct_reference", "memorization_rate", "memorization_reference",
-                                           "frechet_distance", "frechet_reference", "fail")}
+                    {k: r.get(k) for k in CHECK_KEYS}
                     for r in log if r.get("event") == "watch"
                 ],
             }  # fmt: skip
@@ -112,18 +117,24 @@ def curves(rows: list[dict[str, Any]]) -> Path | None:
         return None
     from genlab.viz.plots import new_panels, save_figure
 
-    fig, axes = new_panels(2, 5.0, 3.4)
-    for row in rows:
+    fig, axes = new_panels(3, 4.6, 3.4)
+    panels = (("copy_share", "copy share (the stop rule; dotted: limit)"),
+              ("near_copy_share", "near-copy share (dotted: limit)"), ("frechet_distance", "FD (dotted: reference)"))  # fmt: skip
+    for row, color in zip(rows, ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=False):
         checks = row["warn"]["checks"]
         steps = [c["step"] for c in checks]
-        axes[0, 0].plot(steps, [c["ct"] for c in checks], "o-", ms=2, label=f"{row['n_train']} images")
-        axes[0, 1].plot(
-            steps, [c["memorization_rate"] for c in checks], "o-", ms=2, label=f"{row['n_train']} images"
-        )
-    axes[0, 0].axhline(-3, color="tab:red", lw=0.8, ls=":")
-    axes[0, 0].set_title("C_T of the samples (below -3: copying)", fontsize=10)
-    axes[0, 1].set_title("memorisation rate of the samples", fontsize=10)
-    for ax in axes[0]:
+        for ax, (key, _) in zip(axes[0], panels, strict=True):
+            ax.plot(
+                steps, [c[key] for c in checks], "o-", ms=2, color=color, label=f"{row['n_train']} images"
+            )
+            bound = "frechet_reference" if key == "frechet_distance" else f"{key}_limit"
+            ax.plot(steps, [c[bound] for c in checks], ":", color=color, lw=1)
+            stop = row["stop"]["stopped"]
+            if stop:
+                ax.axvline(stop["kept_step"], color=color, lw=0.8, ls="--")
+    axes[0, 2].set_yscale("log")
+    for ax, (_, title) in zip(axes[0], panels, strict=True):
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
