@@ -117,3 +117,30 @@ def test_bad_settings_are_named() -> None:
         genlab.make_model("vae", latent_sampler="flow").fit(x, budget="1steps")
     with pytest.raises(genlab.GenlabError, match="latent_dim"):
         genlab.make_model("vae", latent_dim=0).fit(x, budget="1steps")
+
+
+def test_conditional_latent_gmm_is_one_per_class() -> None:
+    """Conditioned on labels, latents are drawn from a GMM fitted to that class's posterior means: the
+    mixture mean of an EM fit is its data's mean, so each class's draws average to its own encodings' mean.
+    A model saved with one GMM for all classes (before this change) still samples."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 80)
+    x = (rng.normal(size=(240, 2)) * 0.5 + np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])[y]).astype(
+        np.float32
+    )
+    m = genlab.make_model("vae", conditional=True, latent_dim=2, hidden=(32, 32), gmm_components=3)
+    m.fit(x, labels=y, budget="200steps", seed=0, progress="off")
+    w = m.gmm_["weights"]
+    assert w.shape == (3, 3) and m.gmm_["means"].shape == (3, 3, 2) and np.allclose(w.sum(1), 1.0, atol=1e-5)
+    z = m._encode(x, cond=y)
+    g = torch.Generator().manual_seed(0)
+    for j in range(3):
+        draws = m._latents(4000, g, torch.full((4000,), j)).numpy()
+        zj = z[y == j]
+        se = np.sqrt(np.cov(draws.T).diagonal() / 4000)
+        assert (np.abs(draws.mean(0) - zj.mean(0)) < 4 * se + 1e-3).all(), (j, draws.mean(0), zj.mean(0))
+    old = {k: v[1] for k, v in m.gmm_.items()}  # one GMM (class 1's), as an older model stored it
+    m.gmm_ = old
+    assert np.isfinite(m.sample(50, seed=0, labels=0)).all()

@@ -290,12 +290,32 @@ class VAE(NeuralModel):
             self.gmm_ = self._fit_latent_gmm(data.train, data.cond)
 
     def _fit_latent_gmm(self, x: np.ndarray, cond: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Ex-post density estimation: a full-covariance GMM on the posterior means of the training set
-        (conditional: of z given (x, its condition), one GMM for all conditions)."""
-        from sklearn.mixture import GaussianMixture
+        """Ex-post density estimation: a full-covariance GMM on the posterior means of the training set.
 
+        Conditioned on labels: one GMM per class, on the posterior means of that class's images, stacked
+        as weights (K, k), means (K, k, d), chol (K, k, d, d) (a class's unused components weigh 0). One
+        GMM for all classes would draw latents where another class's images sit and decode them with this
+        class. A class without training rows keeps the prior N(0, I). Factors: one GMM for all rows."""
         c = None if cond is None else cond[:20000]
         z = self._encode(np.asarray(x[:20000], np.float32), cond=c).astype(np.float64)
+        if self.conditional_mode != "labels":
+            return self._gmm(z)
+        k_max, d = min(int(self.gmm_components), len(z)), z.shape[1]
+        w = np.zeros((int(self.n_classes_), k_max), np.float32)
+        w[:, 0] = 1.0  # the prior's row, for a class without training rows
+        means = np.zeros((len(w), k_max, d), np.float32)
+        chol = np.broadcast_to(np.eye(d, dtype=np.float32), (len(w), k_max, d, d)).copy()
+        labels = np.asarray(c).astype(np.int64).reshape(-1)
+        for j in np.unique(labels):
+            g = self._gmm(z[labels == j])
+            k = len(g["weights"])
+            w[j] = 0.0
+            w[j, :k], means[j, :k], chol[j, :k] = g["weights"], g["means"], g["chol"]
+        return {"weights": w, "means": means, "chol": chol}
+
+    def _gmm(self, z: np.ndarray) -> dict[str, np.ndarray]:
+        from sklearn.mixture import GaussianMixture
+
         k = min(int(self.gmm_components), len(z))
         gm = GaussianMixture(k, covariance_type="full", reg_covar=1e-5, random_state=self.gmm_seed_).fit(z)
         return {
@@ -318,14 +338,21 @@ class VAE(NeuralModel):
         self.gmm_ = gmm or None
 
     # ------------------------------------------------------------------ inference
-    def _latents(self, n: int, g: torch.Generator) -> Tensor:
+    def _latents(self, n: int, g: torch.Generator, labels: Tensor | None = None) -> Tensor:
+        """n latents from the latent GMM (per class: `labels` (n,) pick each row's GMM), else the prior."""
         d = int(self.latent_dim)
         if self.gmm_ is None:
             return torch.randn(n, d, generator=g)
         w = torch.from_numpy(self.gmm_["weights"]).double()
+        means, chol = torch.from_numpy(self.gmm_["means"]), torch.from_numpy(self.gmm_["chol"])
+        if w.dim() == 2:  # one GMM per class: (K, k) weights
+            if labels is None:
+                raise ValueError("a per-class latent GMM needs the labels of the rows it draws")
+            k = torch.multinomial(w[labels], 1, generator=g)[:, 0]  # (n,): a component of each row's class
+            eps = torch.randn(n, d, 1, generator=g)
+            return means[labels, k] + (chol[labels, k] @ eps)[..., 0]  # (n, d)
         k = torch.multinomial(w, n, replacement=True, generator=g)  # (n,)
         eps = torch.randn(n, d, 1, generator=g)
-        means, chol = torch.from_numpy(self.gmm_["means"]), torch.from_numpy(self.gmm_["chol"])
         return means[k] + (chol[k] @ eps)[..., 0]
 
     @torch.no_grad()
@@ -340,8 +367,9 @@ class VAE(NeuralModel):
         c = self._cond_tensor(cond)
         out = []
         for i in range(0, n, 4096):
-            z = self._latents(min(4096, n - i), g)
-            loc, log_sd = self._decode_mean(z, None if c is None else c[i : i + 4096])
+            cb = None if c is None else c[i : i + 4096]
+            z = self._latents(min(4096, n - i), g, cb if self.conditional_mode == "labels" else None)
+            loc, log_sd = self._decode_mean(z, cb)
             if self.kind_ != "image":  # a draw from p(x|z) (vectors, tables); images keep the mean
                 loc = loc + log_sd.exp() * torch.randn(loc.shape, generator=g)
             out.append(loc)
