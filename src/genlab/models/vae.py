@@ -23,6 +23,7 @@ free bits (a floor of `free_bits` nats per latent dimension on the batch-mean KL
 bound on log p(x) that tightens as k grows. `latent_sampler="gmm"` samples latents from a Gaussian
 mixture fitted after training to the encoded training set (ex-post density estimation, Ghosh et al.
 2020) instead of the prior; it is the default because it measured better (see `latent_sampler`).
+A model conditioned on labels fits one such mixture per class, on that class's encodings.
 """
 
 from __future__ import annotations
