@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import genlab
@@ -51,3 +52,16 @@ def test_the_report_shows_the_watch(copying) -> None:
     assert "Rule 2 during training" in page and "training stopped and the model" in page
     figures = json.loads((Path(copying["stop"].run_dir) / "figures" / "figures.json").read_text())
     assert "watch" in figures
+
+
+def test_the_watch_checks_a_table_model() -> None:
+    """A table model samples DataFrames; the watch judges its encoded rows as the evaluation does (before,
+    the first check of a small table's tabddpm fit raised on the category strings)."""
+    ds = genlab.load_dataset("penguins")
+    watch = Rule2Watch(ds, min_steps=10, every=10)
+    m = genlab.make_model("tabddpm").fit(ds, budget="25steps", seed=0, progress="off", watch=watch)
+    r = m.train_result_
+    assert r.watch["checks"] == 2 and r.stopped_by in ("steps", "watch")
+    checks = [h for h in r.history if h.get("event") == "watch"]
+    assert [c["step"] for c in checks] == [10, 20]
+    assert all(0.0 <= c["copy_share"] <= 1.0 and np.isfinite(c["frechet_distance"]) for c in checks)

@@ -117,11 +117,21 @@ class Rule2Watch:
     def _cut(self, f: np.ndarray) -> np.ndarray:
         return f if self.copy_dims is None else np.ascontiguousarray(f[:, : self.copy_dims])
 
+    def _draw(self, model: Any) -> np.ndarray:
+        """m samples as the evaluation judges them: float32 rows; a table's encoded rows, decoded and encoded
+        again so that the rows are those a user gets (categories snapped, numbers rounded)."""
+        x = np.asarray(model.sample_encoded(self.m, seed=self.seed), np.float32)
+        table = getattr(self.dataset, "table", None)  # a Dataset's table info, or a FitData's codec
+        codec = getattr(table, "codec", table)
+        if codec is not None:
+            x = codec.encode(codec.decode(x), where="samples of the Rule 2 watch").astype(np.float32)
+        return x
+
     def check(self, model: Any, step: int) -> dict[str, Any]:
         """One check of `model` (a copy the engine made); the record that goes to log.jsonl."""
         if not self._ready:
             self._setup()
-        x = np.asarray(model.sample(self.m, seed=self.seed), np.float32)
+        x = self._draw(model)
         f = self.ext(x)
         ct, _ = M.ct_from_partition(self.train_f, self.t_a, f, self.cells)
         nb = M.train_neighbours(self.train_f, f)
