@@ -58,13 +58,17 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def run_header(m: dict[str, Any]) -> str:
+    """A results table's first line: date, machine and command of the run (`machine()`'s record)."""
+    return f"_{m['date']}, {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads); `{m['command']}`_\n\n"
+
+
 def write_results(name: str, payload: dict[str, Any], markdown: str, *, quiet: bool = False) -> None:
     """benchmarks/results/NAME.json and NAME.md; the markdown table is printed last."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"machine": machine(), **payload}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
-    m = payload["machine"]
-    header = f"_{m['date']}, {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads); `{m['command']}`_\n\n"
+    header = run_header(payload["machine"])
     (RESULTS / f"{name}.md").write_text(header + markdown + "\n")
     if not quiet:
         print(header + markdown)

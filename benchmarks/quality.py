@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, markdown_table, near_mode, pixel_prdc, write_results  # noqa: E402
+from _common import RESULTS, markdown_table, near_mode, pixel_prdc, run_header, write_results  # noqa: E402
 
 import genlab  # noqa: E402
 
@@ -246,9 +246,7 @@ def retable(name: str) -> None:
     """Rewrite benchmarks/results/NAME.md from NAME.json with the current table layout (no refitting);
     the header keeps the run's own date, machine and command."""
     payload = json.loads((RESULTS / f"{name}.json").read_text())
-    m = payload["machine"]
-    header = f"_{m['date']}, {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads); `{m['command']}`_\n\n"
-    (RESULTS / f"{name}.md").write_text(header + table(payload["rows"]) + "\n")
+    (RESULTS / f"{name}.md").write_text(run_header(payload["machine"]) + table(payload["rows"]) + "\n")
 
 
 def main() -> None:

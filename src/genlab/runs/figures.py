@@ -159,12 +159,13 @@ def draw_figures(
 
 def latent_budget(model: Any, dataset: Any) -> tuple[int, int, int]:
     """(observations to encode, latent-map side, interpolation pairs) for the report's latent figures:
-    LATENT_ENCODE_CAP, LATENT_GRID and 6 pairs for a fast model; for a slow encoder or decoder (a diffusion model: DDIM inversion, 150
-    network passes an image to encode and 50 to decode) fewer, so that the encoding (of the training rows
-    for the span, and as many test rows for the scatter) and the map's decoding each take about
-    LATENT_SECONDS, measured on 4 observations (at least LATENT_MIN_ENCODE encoded, a map of at least
-    LATENT_MIN_GRID x LATENT_MIN_GRID), and 3 interpolation pairs when under 100 can be encoded. Without
-    this, the figures after a 10-minute conditional diffusion fit on Fashion-MNIST took over 10 minutes."""
+    LATENT_ENCODE_CAP, LATENT_GRID and 6 pairs for a fast model; for a slow encoder or decoder (a
+    diffusion model: DDIM inversion, 150 network passes an image to encode and 50 to decode) fewer, so
+    that the encoding (of the training rows for the span, and as many test rows for the scatter) and the
+    map's decoding each take about LATENT_SECONDS, measured on 4 observations (at least LATENT_MIN_ENCODE
+    encoded, a map of at least LATENT_MIN_GRID x LATENT_MIN_GRID), and 3 interpolation pairs when under
+    100 can be encoded. Without this, the figures after a 10-minute conditional diffusion fit on
+    Fashion-MNIST took over 10 minutes."""
     from genlab.latent import decode_condition
     from genlab.latent.core import has_encoder, latent_stats
 
@@ -176,9 +177,8 @@ def latent_budget(model: Any, dataset: Any) -> tuple[int, int, int]:
             model, dataset, max_n=pilot
         )  # the first `pilot` training rows, under their own condition
         rate = pilot / max(time.perf_counter() - t, 1e-9)
-        max_encode = int(
-            min(LATENT_ENCODE_CAP, max(LATENT_MIN_ENCODE, rate * LATENT_SECONDS / 2))
-        )  # span, scatter
+        # half the seconds each for the span's and the scatter's encodings
+        max_encode = int(min(LATENT_ENCODE_CAP, max(LATENT_MIN_ENCODE, rate * LATENT_SECONDS / 2)))
     z = np.zeros((pilot, int(model.latent_dim)), np.float32)
     t = time.perf_counter()
     model.decode(z, **decode_condition(model))  # under the figures' default condition, as the map is

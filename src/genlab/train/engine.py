@@ -670,11 +670,14 @@ class _Loop:
         rate = max(self.step - self.start_step, 1) / max(
             self.elapsed() - self.elapsed_before - state["seconds"], 1e-6
         )
-        # (and, so that a long run is not checked hundreds of times, no sooner than 5% more steps)
-        gap = max(math.ceil(rate * spent * (1 - w.share) / w.share), math.ceil(0.05 * self.step), 1)
+        # (and, so that a long run is not checked hundreds of times, no sooner than 5% more steps);
+        # a watch with `every` has a fixed schedule instead: the same checks on every machine
         every = getattr(w, "every", None)
-        if every:  # a fixed schedule: the same checks on every machine
-            gap = int(every)
+        gap = (
+            int(every)
+            if every
+            else max(math.ceil(rate * spent * (1 - w.share) / w.share), math.ceil(0.05 * self.step), 1)
+        )
         state["next"] = self.step + gap
         state["fails"] = state["fails"] + 1 if fail else 0
         if self.is_zero:
