@@ -3,6 +3,7 @@
 
     python benchmarks/sizing_rates.py                     # every family, 10 s per rung
     python benchmarks/sizing_rates.py --families gan vae --seconds 20
+    python benchmarks/sizing_rates.py --families flow --out sizing_rates_flow   # one family added later
 
 Each figure is the steady rate: the per-step log's time from step 2 to the last step over the steps
 between, so the first step's set-up and the closing validation do not count (the first run of this
@@ -52,6 +53,7 @@ def main() -> None:
     ap.add_argument("--families", nargs="+", default=list(SIZING))
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--fashion", default="../shared/data/fashion-mnist.npz")
+    ap.add_argument("--out", default="sizing_rates", help="results name (a family measured alone: its own)")
     args = ap.parse_args()
     ds = load("fashion-mnist", args.fashion, 5000)
     rows: list[dict[str, Any]] = []
@@ -69,7 +71,7 @@ def main() -> None:
         [[r["family"], r["rung"], r["params"], r["steps"], f"{r['seconds']:.1f}", f"{r['ms_per_step']:.0f}",
           f"{r['table_ms']:g}", f"{r['load1']:.1f}"] for r in rows],
     )  # fmt: skip
-    write_results("sizing_rates", {"seconds": args.seconds, "rows": rows}, md)
+    write_results(args.out, {"seconds": args.seconds, "rows": rows}, md)
 
 
 if __name__ == "__main__":

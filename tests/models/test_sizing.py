@@ -55,6 +55,19 @@ def test_vectors_keep_their_defaults() -> None:
     assert gan.train_config().lr == 1e-3 and gan.hp("betas") == [0.5, 0.9]
     ebm = genlab.make_model("ebm", hidden=16, depth=1).fit(v, budget="2steps", seed=0)
     assert ebm.hp("alpha") == 1.0 and ebm.hp("langevin_steps") == 20 and ebm.hp("grad_clamp") is None
+    flow = genlab.make_model("flow", transforms=1).fit(v, budget="2steps", seed=0)
+    assert flow.hp("bins") == 24 and flow.hp("hidden") == [128, 128] and flow.train_config().batch_size == 256
+    assert flow.hp("transforms") == 1 and "transforms" not in flow.data_meta_["sized"]
+
+
+def test_flow_images_get_a_sized_coupling_network() -> None:
+    """On images the flow's MLPs and bins come from the sizing table (its output layer is D x (3 bins - 1)
+    wide), and a model built from them has exactly that many layers."""
+    m = genlab.make_model("flow").fit(_images(), budget="2steps", seed=0)
+    want = choose("flow", (1, 8, 8), parse_budget("2steps"))
+    assert m.hp("bins") == want["bins"] and m.hp("hidden") == list(want["hidden"])
+    assert m.train_config().batch_size == SIZING["flow"].batch_cpu
+    assert len(m.net_.flow.transform.transforms) == want["transforms"]
 
 
 def test_ebm_image_recipe_and_gradient_clamp() -> None:

@@ -32,6 +32,8 @@ __all__ = ["Flow", "FlowNet", "Preprocess"]
 
 ARCHS = {"nsf": zuko.flows.NSF, "maf": zuko.flows.MAF, "realnvp": zuko.flows.RealNVP}
 STATS_ROWS = 20_000
+#: vectors' sizes (tuned on the 2-D toys); images are sized for the budget (`genlab.models.sizing`)
+VECTOR_SIZES: dict[str, Any] = {"transforms": 5, "hidden": (128, 128), "bins": 24}
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -99,7 +101,10 @@ class FlowNet(nn.Module):
 class Flow(NeuralModel):
     """A normalizing flow from zuko: `arch` is "nsf" (neural spline, default), "maf" or "realnvp".
 
-    `transforms` flow layers, each with an MLP of `hidden` sizes; `bins` spline bins (nsf); `passes`
+    `transforms` flow layers, each with an MLP of `hidden` sizes; `bins` spline bins (nsf); left at None,
+    these and `batch_size` are sized: vectors get 5 layers of (128, 128) with 24 bins (tuned on the toys),
+    images a network chosen for the budget (`genlab.models.sizing`: above 64 dimensions the coupling
+    MLP's output layer, D x (3 bins - 1) wide, is most of the cost, so images get fewer bins); `passes`
     is zuko's number of inverse passes (1 per dimension is fully autoregressive, 2 is coupling; None: fully
     autoregressive up to 64 dimensions, coupling above, so sampling large images stays fast; ignored by realnvp).
     Images are flattened, dequantised over `levels` grid levels (None: inferred from the training data;
@@ -119,15 +124,15 @@ class Flow(NeuralModel):
     def __init__(
         self,
         arch: str = "nsf",
-        transforms: int = 5,
-        hidden: tuple[int, ...] = (128, 128),
-        bins: int = 24,
+        transforms: int | None = None,
+        hidden: tuple[int, ...] | None = None,
+        bins: int | None = None,
         passes: int | None = None,
         levels: int | None = None,
         alpha: float = 0.05,
         *,
         lr: float = 3e-3,
-        batch_size: int = 256,
+        batch_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lr=lr, batch_size=batch_size, **kwargs)
@@ -144,12 +149,19 @@ class Flow(NeuralModel):
         return int(np.prod(self.shape_)) if self.is_fitted else None
 
     # ------------------------------------------------------------------ training hooks
+    def sized(self, data: FitData, budget: Any, device: str) -> dict[str, Any]:
+        if data.kind != "image":  # the toy-tuned vector sizes (also what models saved before sizing used)
+            return {**VECTOR_SIZES, "batch_size": 256}
+        from genlab.models.sizing import choose
+
+        return choose("flow", data.shape, budget, device)
+
     def _check(self, data: FitData) -> None:
         super()._check(data)
         check_choice(self, "arch", ARCHS)
-        check_int(self, "transforms")
-        check_sizes(self, "hidden")
-        check_int(self, "bins", minimum=2)
+        check_int(self, "transforms", none=True)
+        check_sizes(self, "hidden", none=True)
+        check_int(self, "bins", minimum=2, none=True)
         check_int(self, "passes", none=True)
         check_int(self, "levels", minimum=2, none=True)
         check_float(self, "alpha", low=0.0, high=0.5, high_strict=True)
@@ -165,13 +177,16 @@ class Flow(NeuralModel):
             self.data_meta_["levels"] = (self.levels or infer_levels(data.train)) if image else None
         self.levels_ = self.data_meta_["levels"]
 
-        kwargs: dict[str, Any] = {"transforms": int(self.transforms), "hidden_features": tuple(self.hidden)}
+        kwargs: dict[str, Any] = {
+            "transforms": int(self.hp("transforms", VECTOR_SIZES["transforms"])),
+            "hidden_features": tuple(int(h) for h in self.hp("hidden", VECTOR_SIZES["hidden"])),
+        }
         if (
             self.arch != "realnvp"
         ):  # auto: fully autoregressive up to 64-d, coupling above (D-pass inverses are slow)
             kwargs["passes"] = self.passes if self.passes is not None else (None if d <= 64 else 2)
         if self.arch == "nsf":
-            kwargs["bins"] = int(self.bins)
+            kwargs["bins"] = int(self.hp("bins", VECTOR_SIZES["bins"]))
         with seeded_init(generator):
             cond = self._cond_embedding(16)
             flow = ARCHS[self.arch](d, context=cond.dim if cond else 0, **kwargs)

@@ -107,6 +107,17 @@ SIZING: dict[str, FamilySizing] = {
         batch_gpu=256,
         note="gated PixelCNN channels and layers",
     ),
+    "flow": FamilySizing(
+        rungs=(
+            Rung({"transforms": 3, "hidden": (64, 64), "bins": 8}, 220.0),
+            Rung({"transforms": 4, "hidden": (128, 128), "bins": 8}, 350.0),
+            Rung({"transforms": 5, "hidden": (256, 256), "bins": 8}, 600.0),
+        ),
+        min_steps=2000,
+        batch_cpu=64,
+        batch_gpu=256,
+        note="coupling NSF: layers, MLP widths, spline bins",  # costs: results/sizing_rates_flow.md
+    ),
 }
 
 
