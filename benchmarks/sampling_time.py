@@ -43,10 +43,10 @@ def main() -> None:
     ds = load("fashion-mnist", args.fashion, 5000)
     rows: list[dict[str, Any]] = []
     for fam in args.families:
-        sized = choose(fam, ds.shape, parse_budget(args.budget)) if fam in SIZING else {}
+        neural = fam in SIZING  # the sized (image) families; the baselines have no budget or watch
+        sized = choose(fam, ds.shape, parse_budget(args.budget)) if neural else {}
         params = {k: v for k, v in sized.items() if k != "batch_size"}
         m = genlab.make_model(fam, **params)
-        neural = fam in SIZING
         fit_budget = f"{args.fit_steps}steps" if neural else None
         m.fit(ds, budget=fit_budget, seed=0, **({"watch": "off", "progress": "off"} if neural else {}))
         m.sample(8, seed=1)  # warm-up: first-call allocations are not what a second draw costs
